@@ -46,7 +46,7 @@ static void dump_inode(FILE *out, const struct gmem_inode *inode)
 	dump_rmap(out, "folios", &inode->folios);
 	dump_rmap(out, "pins", &inode->pins);
 	dump_rmap(out, "orphan_pins", &inode->orphan_pins);
-	fprintf(out, "    pages with data: %u\n", inode->pages.r_nr);
+	fprintf(out, "    pages with data: %u\n", gm_pages_nr(inode));
 	for (f = inode->gmem_file_list; f; f = f->next) {
 		fprintf(out, "    gmem_file %p kvm=%p refs=%u\n", (void *)f,
 			(void *)f->kvm, f->file->f_count);
@@ -232,20 +232,10 @@ int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump)
 		      "host PTE at index %#llx of a file the host cannot map",
 		      (unsigned long long)bad);
 
-	/* contents exist only on uptodate folios, one page per run */
-	for (i = 0; i < inode->pages.r_nr; i++) {
-		const struct rmap_run *r = &inode->pages.r_runs[i];
-		uint64_t val = 0;
-
-		CHECK(&c, r->end == r->start + 1 && r->val, dump_inode, inode,
-		      "page data run [%#llx,%#llx) malformed",
-		      (unsigned long long)r->start,
-		      (unsigned long long)r->end);
-		rmap_lookup(&inode->folios, r->start, &val);
-		CHECK(&c, val & GM_FOLIO_UPTODATE, dump_inode, inode,
-		      "data kept for index %#llx without an uptodate folio",
-		      (unsigned long long)r->start);
-	}
+	/* contents exist only on uptodate folios */
+	CHECK(&c, !gm_pages_find_stale(inode, &bad), dump_inode, inode,
+	      "data kept for index %#llx without an uptodate folio",
+	      (unsigned long long)bad);
 	/* pins hold present folios (orphans hold removed ones) */
 	for (i = 0; i < inode->pins.r_nr; i++) {
 		const struct rmap_run *r = &inode->pins.r_runs[i];

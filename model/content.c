@@ -26,14 +26,99 @@ struct gm_page_data {
 	uint8_t *full;		/* PAGE_SIZE bytes once dense */
 };
 
+struct gm_page_slot {
+	uint64_t index;
+	struct gm_page_data *pd;	/* NULL: empty slot */
+};
+
+/*
+ * The pages with data form an open-addressing hash table (linear probing,
+ * backward-shift deletion, load factor at most 1/2): a host or guest access
+ * finds its page in O(1) whatever the size of the file.
+ */
+static uint32_t gm_page_hash(const struct gm_page_table *t, uint64_t index)
+{
+	return (uint32_t)((index * 0x9e3779b97f4a7c15ULL) >> 32) &
+	       (t->cap - 1);
+}
+
+static struct gm_page_slot *gm_page_slot(const struct gm_page_table *t,
+					 uint64_t index)
+{
+	uint32_t i;
+
+	if (!t->nr)
+		return NULL;
+	for (i = gm_page_hash(t, index);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->slots[i].pd)
+			return NULL;
+		if (t->slots[i].index == index)
+			return &t->slots[i];
+	}
+}
+
 static struct gm_page_data *gm_page_lookup(struct gmem_inode *inode,
 					   uint64_t index)
 {
-	uint64_t val;
+	struct gm_page_slot *slot = gm_page_slot(&inode->pages, index);
 
-	if (!rmap_lookup(&inode->pages, index, &val))
-		return NULL;
-	return (struct gm_page_data *)(uintptr_t)val;
+	return slot ? slot->pd : NULL;
+}
+
+static void gm_page_table_put(struct gm_page_table *t, uint64_t index,
+			      struct gm_page_data *pd)
+{
+	uint32_t i;
+
+	for (i = gm_page_hash(t, index); t->slots[i].pd;
+	     i = (i + 1) & (t->cap - 1))
+		;
+	t->slots[i].index = index;
+	t->slots[i].pd = pd;
+	t->nr++;
+}
+
+static int gm_page_table_insert(struct gm_host *h, struct gm_page_table *t,
+				uint64_t index, struct gm_page_data *pd)
+{
+	if ((t->nr + 1) * 2 > t->cap) {
+		struct gm_page_table nt = { .cap = t->cap ? t->cap * 2 : 64 };
+		uint32_t i;
+
+		if (nt.cap > (1U << 31))
+			return -ENOMEM;
+		nt.slots = gm_zalloc(host_alloc(h), nt.cap * sizeof(*nt.slots));
+		if (!nt.slots)
+			return -ENOMEM;
+		for (i = 0; i < t->cap; i++)
+			if (t->slots[i].pd)
+				gm_page_table_put(&nt, t->slots[i].index,
+						  t->slots[i].pd);
+		gm_free(host_alloc(h), t->slots);
+		*t = nt;
+	}
+	gm_page_table_put(t, index, pd);
+	return 0;
+}
+
+/* Empty slot @i, shifting later entries of its probe run back. */
+static void gm_page_table_delete(struct gm_page_table *t, uint32_t i)
+{
+	uint32_t mask = t->cap - 1, j = i, k;
+
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!t->slots[j].pd)
+			break;
+		k = gm_page_hash(t, t->slots[j].index);
+		/* move j back to i unless its home lies in (i, j] */
+		if (i <= j ? (i < k && k <= j) : (i < k || k <= j))
+			continue;
+		t->slots[i] = t->slots[j];
+		i = j;
+	}
+	t->slots[i].pd = NULL;
+	t->nr--;
 }
 
 static void gm_page_free(struct gm_host *h, struct gm_page_data *pd)
@@ -146,8 +231,7 @@ int gm_page_write(struct gm_host *h, struct gmem_inode *inode,
 		pd = gm_zalloc(host_alloc(h), sizeof(*pd));
 		if (!pd)
 			return -ENOMEM;
-		ret = rmap_store(&inode->pages, index, index + 1,
-				 (uintptr_t)pd);
+		ret = gm_page_table_insert(h, &inode->pages, index, pd);
 		if (ret) {
 			gm_free(host_alloc(h), pd);
 			return ret;
@@ -160,19 +244,66 @@ int gm_page_write(struct gm_host *h, struct gmem_inode *inode,
 int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end)
 {
+	struct gm_page_table *t = &inode->pages;
+	uint64_t idx;
 	uint32_t i;
 
-	for (i = rmap_first_after(&inode->pages, start);
-	     i < inode->pages.r_nr && inode->pages.r_runs[i].start < end;
-	     i++)
-		gm_page_free(h, (struct gm_page_data *)(uintptr_t)
-					inode->pages.r_runs[i].val);
-	/* every run is one page, so this never splits a run */
-	return rmap_erase(&inode->pages, start, end);
+	if (!t->nr || start >= end)
+		return 0;
+	if (end - start <= t->nr) {
+		for (idx = start; idx < end; idx++) {
+			struct gm_page_slot *slot = gm_page_slot(t, idx);
+
+			if (!slot)
+				continue;
+			gm_page_free(h, slot->pd);
+			gm_page_table_delete(t, (uint32_t)(slot - t->slots));
+		}
+		return 0;
+	}
+	/* a deletion may shift another entry into slot i: look again */
+	for (i = 0; i < t->cap;) {
+		struct gm_page_slot *slot = &t->slots[i];
+
+		if (slot->pd && slot->index >= start && slot->index < end) {
+			gm_page_free(h, slot->pd);
+			gm_page_table_delete(t, i);
+			continue;
+		}
+		i++;
+	}
+	return 0;
 }
 
 void gm_pages_destroy(struct gm_host *h, struct gmem_inode *inode)
 {
 	gm_pages_drop(h, inode, 0, UINT64_MAX);
-	rmap_destroy(&inode->pages);
+	gm_free(host_alloc(h), inode->pages.slots);
+	inode->pages.slots = NULL;
+	inode->pages.cap = 0;
+}
+
+uint32_t gm_pages_nr(const struct gmem_inode *inode)
+{
+	return inode->pages.nr;
+}
+
+/* Find a page with data whose folio is not uptodate; false if none. */
+bool gm_pages_find_stale(const struct gmem_inode *inode, uint64_t *bad)
+{
+	const struct gm_page_table *t = &inode->pages;
+	uint32_t i;
+
+	for (i = 0; i < t->cap; i++) {
+		uint64_t val = 0;
+
+		if (!t->slots[i].pd)
+			continue;
+		rmap_lookup(&inode->folios, t->slots[i].index, &val);
+		if (!(val & GM_FOLIO_UPTODATE)) {
+			*bad = t->slots[i].index;
+			return true;
+		}
+	}
+	return false;
 }

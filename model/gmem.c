@@ -103,7 +103,6 @@ static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
 	rmap_init(&inode->folios, host_alloc(h), true);
 	rmap_init(&inode->pins, host_alloc(h), true);
 	rmap_init(&inode->orphan_pins, host_alloc(h), true);
-	rmap_init(&inode->pages, host_alloc(h), false);
 	inode->next = h->inodes;
 	h->inodes = inode;
 	*out = inode;

@@ -84,6 +84,14 @@ struct gm_file {
 /* ---- guest_memfd ---- */
 
 struct gm_page_data;
+struct gm_page_slot;
+
+/* index -> page contents (content.c) */
+struct gm_page_table {
+	struct gm_page_slot *slots;
+	uint32_t cap;		/* 0 or a power of two */
+	uint32_t nr;
+};
 
 struct gmem_inode {
 	uint64_t i_size;
@@ -92,7 +100,7 @@ struct gmem_inode {
 	struct rmap folios;	/* index -> GM_FOLIO_* (absent: no folio) */
 	struct rmap pins;	/* index -> extra references */
 	struct rmap orphan_pins;	/* pins on folios punched out */
-	struct rmap pages;	/* index -> struct gm_page_data * */
+	struct gm_page_table pages;	/* written page contents */
 	struct gmem_file *gmem_file_list;
 	struct gmem_inode *next;
 };
@@ -196,6 +204,8 @@ uint8_t gm_page_read(struct gmem_inode *inode, uint64_t index,
 int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end);
 void gm_pages_destroy(struct gm_host *h, struct gmem_inode *inode);
+uint32_t gm_pages_nr(const struct gmem_inode *inode);
+bool gm_pages_find_stale(const struct gmem_inode *inode, uint64_t *bad);
 
 /* gmem.c */
 int kvm_gmem_create(struct gm_proc *p, struct kvm *kvm,

@@ -1,0 +1,314 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# gmemsim: one non-recursive Makefile.
+#
+# One source list per component is compiled into a separate object directory
+# per build flavour, so flavours never share objects:
+#
+#   release  build/obj/    -O2                      -> build/gmemsim
+#   asan     build/asan/   ASan + UBSan              -> build/asan/gmemtest,
+#                                                       build/asan/fuzz-replay
+#   cov      build/cov/    --coverage -O0            -> build/cov/gmemtest,
+#                                                       build/cov/gmemsim
+#   fuzz     build/fuzz/   afl-clang-fast            -> build/fuzz/fuzz_trace
+#
+# Every flavour builds libgmem.a (model/) and libgmemtrace.a (traces/ without
+# main.c).  Everything the build writes is under build/.  `make help` lists
+# the targets; docs/testing.md explains the test layers.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := all
+.DELETE_ON_ERROR:
+.SUFFIXES:
+MAKEFLAGS += --no-builtin-rules
+
+# ---------------------------------------------------------------- settings
+
+# CC and AR keep make's defaults (cc, ar) unless set on the command line.
+AFL_CC		?= afl-clang-fast
+CLANG_FORMAT	?= clang-format
+GCOVR		?= gcovr
+
+BUILD		:= build
+
+BASE_CPPFLAGS	:= -D_GNU_SOURCE -Imodel/include -Imodel -Itraces
+BASE_CFLAGS	:= -std=gnu11 -g -O2 -Wall -Wextra -Werror
+SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
+		   -fno-sanitize-recover=all
+COV_FLAGS	:= --coverage -O0
+
+# User additions (make CFLAGS=... LDFLAGS=... LDLIBS=...) go after ours.
+CFLAGS		?=
+CPPFLAGS	?=
+LDFLAGS		?=
+LDLIBS		?=
+
+# Run-time knobs.
+FUZZ_SECONDS	?= 60
+SEEDS		?= 10000
+DIFF_OPS	?= 200
+DIFF_BATCH	?= 500
+TEST_DIFF_SEEDS	:= 300
+COVERAGE_MIN	?= 90
+
+# The kernel steps run when this device is a character device we can read
+# and write.
+KVM_DEV		?= /dev/kvm
+KVM_USABLE	= { [ -c $(KVM_DEV) ] && [ -r $(KVM_DEV) ] && [ -w $(KVM_DEV) ]; }
+
+# Sanitizer run-time options for every binary of the asan flavour.
+SAN_ENV		:= ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:check_initialization_order=1 \
+		   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+# Debian packages each target needs (installed by scripts/deps.sh).
+DEPS_BUILD	:= gcc libc6-dev
+DEPS_TEST	:= $(DEPS_BUILD) libcunit1-dev
+DEPS_COVERAGE	:= $(DEPS_TEST) gcovr
+DEPS_FUZZ	:= $(DEPS_BUILD) clang afl++
+DEPS_FORMAT	:= clang-format
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# ----------------------------------------------------------------- sources
+
+MODEL_SRCS	:= $(sort $(wildcard model/*.c))
+TRACE_SRCS	:= $(sort $(filter-out traces/main.c,$(wildcard traces/*.c)))
+CLI_SRC		:= traces/main.c
+TEST_SRCS	:= $(sort $(wildcard tests/*.c))
+FUZZ_TARGET_SRC	:= tests/fuzz/fuzz_trace.c
+FUZZ_MAIN_SRC	:= tests/fuzz/replay_main.c
+FUZZ_DICT	:= tests/fuzz/trace.dict
+
+CORPUS		:= $(sort $(wildcard traces/corpus/*.trace))
+DEMO_TRACE	:= traces/demo.trace
+# Every trace anywhere under traces/ seeds the fuzzers.
+SEED_TRACES	:= $(sort $(shell find traces -name '*.trace' -type f 2>/dev/null))
+
+FORMAT_SRCS	:= $(sort $(wildcard model/*.[ch] model/include/gmem/*.h \
+			traces/*.[ch] tests/*.[ch] tests/fuzz/*.[ch]))
+
+# What `make test` cannot do without, checked up front so that a missing
+# file fails the run loudly instead of skipping a step.
+TEST_INPUTS	:= $(MODEL_SRCS) $(TRACE_SRCS) $(CLI_SRC) tests/test_main.c \
+		   $(DEMO_TRACE) $(FUZZ_TARGET_SRC) $(FUZZ_MAIN_SRC)
+
+# ---------------------------------------------------------------- flavours
+
+CLI		:= $(BUILD)/gmemsim
+
+# $(call flavour,NAME,DIR,CC,FLAGS,CLI-PATH)
+#   FLAGS go to both compile and link; CLI-PATH is where gmemsim is linked.
+define flavour
+$(1)_CC		:= $(3)
+$(1)_CFLAGS	:= $$(BASE_CPPFLAGS) $$(CPPFLAGS) $$(BASE_CFLAGS) $(4) $$(CFLAGS)
+$(1)_LDFLAGS	:= $(4) $$(LDFLAGS)
+$(1)_MODEL_OBJS	:= $$(MODEL_SRCS:%.c=$(2)/%.o)
+$(1)_TRACE_OBJS	:= $$(TRACE_SRCS:%.c=$(2)/%.o)
+$(1)_TEST_OBJS	:= $$(TEST_SRCS:%.c=$(2)/%.o)
+$(1)_LIBS	:= $(2)/libgmemtrace.a $(2)/libgmem.a
+
+# Rebuild everything of this flavour when its compiler or flags change.
+$(2)/.flags: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$($(1)_CC) $$($(1)_CFLAGS) $$($(1)_LDFLAGS) $$(LDLIBS)' | \
+		cmp -s - $$@ || \
+		echo '$$($(1)_CC) $$($(1)_CFLAGS) $$($(1)_LDFLAGS) $$(LDLIBS)' > $$@
+
+# Re-archive when a source file is added or removed.
+$(2)/.srcs: FORCE
+	@mkdir -p $$(@D)
+	@echo '$$(MODEL_SRCS) $$(TRACE_SRCS)' | cmp -s - $$@ || \
+		echo '$$(MODEL_SRCS) $$(TRACE_SRCS)' > $$@
+
+$(2)/%.o: %.c $(2)/.flags
+	@mkdir -p $$(@D)
+	$$(if $$(Q),@printf '  CC %-6s %s\n' $(1) $$<)
+	$$(Q)$$($(1)_CC) $$($(1)_CFLAGS) -MMD -MP -c -o $$@ $$<
+
+$(2)/libgmem.a: $$($(1)_MODEL_OBJS) $(2)/.srcs
+	$$(if $$(Q),@printf '  AR %-6s %s\n' $(1) $$@)
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$(filter %.o,$$^)
+
+$(2)/libgmemtrace.a: $$($(1)_TRACE_OBJS) $(2)/.srcs
+	$$(if $$(Q),@printf '  AR %-6s %s\n' $(1) $$@)
+	$$(Q)rm -f $$@ && $$(AR) rcs $$@ $$(filter %.o,$$^)
+
+$(5): $(2)/traces/main.o $$($(1)_LIBS) $(2)/.flags
+	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
+	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$< $$($(1)_LIBS) $$(LDLIBS)
+
+$(2)/gmemtest: $$($(1)_TEST_OBJS) $$($(1)_LIBS) $(2)/.flags
+	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
+	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$($(1)_TEST_OBJS) \
+		$$($(1)_LIBS) -lcunit $$(LDLIBS)
+
+$(2)/fuzz-replay: $(2)/tests/fuzz/replay_main.o $(2)/tests/fuzz/fuzz_trace.o \
+		  $$($(1)_LIBS) $(2)/.flags
+	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
+	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) \
+		$$($(1)_LIBS) $$(LDLIBS)
+endef
+
+$(eval $(call flavour,obj,$(BUILD)/obj,$(CC),,$(CLI)))
+$(eval $(call flavour,asan,$(BUILD)/asan,$(CC),$(SAN_FLAGS),$(BUILD)/asan/gmemsim))
+$(eval $(call flavour,cov,$(BUILD)/cov,$(CC),$(COV_FLAGS),$(BUILD)/cov/gmemsim))
+$(eval $(call flavour,fuzz,$(BUILD)/fuzz,$(AFL_CC),,$(BUILD)/fuzz/gmemsim))
+
+# The AFL++ target: afl-clang-fast links its libFuzzer-compatible driver.
+FUZZ_BIN := $(BUILD)/fuzz/fuzz_trace
+$(FUZZ_BIN): $(BUILD)/fuzz/tests/fuzz/fuzz_trace.o $(fuzz_LIBS) $(BUILD)/fuzz/.flags
+	$(if $(Q),@printf '  LD %-6s %s\n' fuzz $@)
+	$(Q)$(AFL_CC) $(fuzz_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(fuzz_LIBS) $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# Files other binaries are built from: say so plainly when one is missing.
+$(CLI_SRC) tests/test_main.c $(FUZZ_TARGET_SRC) $(FUZZ_MAIN_SRC):
+	@echo "gmemsim: missing source file $@" >&2; exit 1
+
+# ----------------------------------------------------------------- targets
+
+.PHONY: all test check test-inputs test-unit test-replay test-kernel \
+	test-fuzz-replay replay demo coverage coverage-run fuzz fuzz-run \
+	bench difftest format format-check clean help FORCE
+
+all: $(CLI)
+
+# `make test`: each step is its own make run so steps stay in order under -j
+# while each one builds in parallel.
+test:
+	@echo "==> test [1/6] dependencies: $(DEPS_TEST)"
+	@bash scripts/deps.sh $(DEPS_TEST)
+	@$(MAKE) --no-print-directory test-inputs
+	@$(MAKE) --no-print-directory test-unit
+	@$(MAKE) --no-print-directory test-replay
+	@$(MAKE) --no-print-directory test-kernel
+	@$(MAKE) --no-print-directory test-fuzz-replay
+	@echo "==> test: all steps passed"
+
+check: test
+
+test-inputs:
+	@echo "==> test [2/6] inputs"
+	@missing=""; \
+	for f in $(TEST_INPUTS); do [ -f "$$f" ] || missing="$$missing $$f"; done; \
+	[ -n "$(MODEL_SRCS)" ] || missing="$$missing model/*.c"; \
+	[ -n "$(TRACE_SRCS)" ] || missing="$$missing traces/*.c"; \
+	[ -n "$(CORPUS)" ] || missing="$$missing traces/corpus/*.trace"; \
+	if [ -n "$$missing" ]; then \
+		echo "gmemsim: make test: missing required files:$$missing" >&2; \
+		exit 1; \
+	fi; \
+	echo "model: $(words $(MODEL_SRCS)) sources, traces: $(words $(TRACE_SRCS)), tests: $(words $(TEST_SRCS)), corpus: $(words $(CORPUS)) traces"
+
+# Each step prints its header, builds what it runs, then runs it.
+test-unit:
+	@echo "==> test [3/6] CUnit suites, ASan+UBSan flavour ($(BUILD)/asan/gmemtest)"
+	@$(MAKE) --no-print-directory $(BUILD)/asan/gmemtest
+	@$(SAN_ENV) $(BUILD)/asan/gmemtest
+
+test-replay:
+	@echo "==> test [4/6] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE)"
+	@$(MAKE) --no-print-directory $(CLI)
+	$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+
+test-kernel:
+	@if $(KVM_USABLE); then \
+		echo "==> test [5/6] kernel backend: corpus replay, then diff over $(TEST_DIFF_SEEDS) random traces"; \
+	else \
+		echo "==> test [5/6] kernel backend: skipped ($(KVM_DEV) is missing or not read/write for $$(id -un))"; \
+	fi
+	@if $(KVM_USABLE); then $(MAKE) --no-print-directory $(CLI); fi
+	@if $(KVM_USABLE); then \
+		echo "$(CLI) replay --backend=kernel traces/corpus/*.trace ($(words $(CORPUS)) traces)"; \
+		$(CLI) replay --backend=kernel $(CORPUS); \
+		bash scripts/difftest.sh -k $(CLI) $(TEST_DIFF_SEEDS) $(DIFF_OPS) $(BUILD)/difftest $(DIFF_BATCH); \
+	fi
+
+test-fuzz-replay:
+	@echo "==> test [6/6] fuzz target over the seed corpus, gcc ASan+UBSan ($(words $(SEED_TRACES)) traces under traces/)"
+	@$(MAKE) --no-print-directory $(BUILD)/asan/fuzz-replay
+	@$(SAN_ENV) $(BUILD)/asan/fuzz-replay $(SEED_TRACES)
+
+# Corpus replay on the model only (no dependency step).
+replay:
+	@$(MAKE) --no-print-directory $(CLI)
+	$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+
+demo:
+	@bash scripts/deps.sh $(DEPS_BUILD)
+	@$(MAKE) --no-print-directory $(CLI)
+	$(CLI) replay -v $(DEMO_TRACE)
+
+coverage:
+	@echo "==> coverage [1/3] dependencies: $(DEPS_COVERAGE)"
+	@bash scripts/deps.sh $(DEPS_COVERAGE)
+	@$(MAKE) --no-print-directory coverage-run
+
+coverage-run:
+	@echo "==> coverage [2/3] CUnit suites and corpus replay, gcov flavour ($(BUILD)/cov/)"
+	@$(MAKE) --no-print-directory $(BUILD)/cov/gmemtest $(BUILD)/cov/gmemsim
+	@find $(BUILD)/cov -name '*.gcda' -delete
+	$(BUILD)/cov/gmemtest
+	$(BUILD)/cov/gmemsim replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	@echo "==> coverage [3/3] gcovr over model/ (fails under $(COVERAGE_MIN)% of lines)"
+	@mkdir -p $(BUILD)/coverage
+	@echo "$(GCOVR) --root . --filter model/ --fail-under-line $(COVERAGE_MIN)"
+	@$(GCOVR) --root . --filter 'model/' --object-directory $(BUILD)/cov \
+		--txt --html-details $(BUILD)/coverage/index.html \
+		--print-summary --fail-under-line $(COVERAGE_MIN)
+	@echo "HTML report: $(BUILD)/coverage/index.html"
+
+fuzz:
+	@echo "==> fuzz [1/3] dependencies: $(DEPS_FUZZ)"
+	@bash scripts/deps.sh $(DEPS_FUZZ)
+	@$(MAKE) --no-print-directory fuzz-run
+
+fuzz-run:
+	@echo "==> fuzz [2/3] AFL++ build ($(BUILD)/fuzz/), then afl-fuzz for $(FUZZ_SECONDS) s over $(words $(SEED_TRACES)) seed traces"
+	@[ -f $(FUZZ_DICT) ] || { echo "gmemsim: make fuzz: missing $(FUZZ_DICT)" >&2; exit 1; }
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+	bash scripts/fuzz.sh $(FUZZ_BIN) $(FUZZ_DICT) $(FUZZ_SECONDS) $(BUILD)/fuzz $(SEED_TRACES)
+
+bench:
+	@$(MAKE) --no-print-directory $(CLI)
+	$(CLI) bench
+
+difftest:
+	@if ! $(KVM_USABLE); then \
+		echo "gmemsim: make difftest needs a usable $(KVM_DEV) (missing or not read/write here)" >&2; \
+		exit 1; \
+	fi
+	@$(MAKE) --no-print-directory $(CLI)
+	bash scripts/difftest.sh $(CLI) $(SEEDS) $(DIFF_OPS) $(BUILD)/difftest $(DIFF_BATCH)
+
+format:
+	@bash scripts/deps.sh $(DEPS_FORMAT)
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+format-check:
+	@bash scripts/deps.sh $(DEPS_FORMAT)
+	$(CLANG_FORMAT) --dry-run --Werror $(FORMAT_SRCS)
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make [all]              build $(CLI) (release flavour, build/obj/)"
+	@echo "make demo               install build deps, build, replay -v $(DEMO_TRACE)"
+	@echo "make test               deps, CUnit (ASan+UBSan), corpus replay, kernel replay +"
+	@echo "                        diff of $(TEST_DIFF_SEEDS) random traces (if /dev/kvm), fuzz seed replay"
+	@echo "make coverage           gcov flavour: suites + corpus, gcovr report, fail < $(COVERAGE_MIN)% of model/ lines"
+	@echo "make fuzz [FUZZ_SECONDS=$(FUZZ_SECONDS)]  AFL++ campaign on tests/fuzz/fuzz_trace.c, fail on crashes"
+	@echo "make difftest [SEEDS=$(SEEDS)]  gmemsim diff over SEEDS random traces (needs /dev/kvm)"
+	@echo "make bench              $(CLI) bench"
+	@echo "make replay             corpus replay on the model (no dependency step)"
+	@echo "make format | format-check | clean"
+	@echo "V=1 shows full compiler command lines."
+
+FORCE:
