@@ -32,6 +32,11 @@ static void gm_alloc_account(struct gm_alloc *a, size_t old, size_t size)
 		a->peak = a->cur;
 }
 
+int gm_alloc_may_fail(struct gm_alloc *a)
+{
+	return gm_alloc_should_fail(a) ? -ENOMEM : 0;
+}
+
 void *gm_zalloc(struct gm_alloc *a, size_t size)
 {
 	struct gm_alloc_hdr *hdr;

@@ -46,6 +46,7 @@ static void dump_inode(FILE *out, const struct gmem_inode *inode)
 	dump_rmap(out, "folios", &inode->folios);
 	dump_rmap(out, "pins", &inode->pins);
 	dump_rmap(out, "orphan_pins", &inode->orphan_pins);
+	dump_rmap(out, "attrs", &inode->attrs);
 	fprintf(out, "    pages with data: %u\n", gm_pages_nr(inode));
 	for (f = inode->gmem_file_list; f; f = f->next) {
 		fprintf(out, "    gmem_file %p kvm=%p refs=%u\n", (void *)f,
@@ -226,11 +227,48 @@ int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump)
 		      (unsigned long long)bad);
 	}
 	/* §5.5: host PTEs need MMAP and INIT_SHARED */
-	if (!kvm_gmem_init_shared(inode) || !kvm_gmem_supports_mmap(inode))
+	if (!kvm_gmem_supports_mmap(inode) ||
+	    (!kvm_gmem_in_place(h) && !kvm_gmem_init_shared(inode)))
 		CHECK(&c, !pte_mapped(h, inode, 0, UINT64_MAX, &bad),
 		      dump_inode, inode,
 		      "host PTE at index %#llx of a file the host cannot map",
 		      (unsigned long long)bad);
+
+	/* inplace §6.1.1: attributes cover [0, size) exactly, coalesced */
+	if (kvm_gmem_in_place(h)) {
+		const char *why = "";
+
+		CHECK(&c, rmap_consistent(&inode->attrs, &why), dump_inode,
+		      inode, "attrs: %s", why);
+		CHECK(&c,
+		      rmap_count(&inode->attrs, 0, UINT64_MAX) == nr_pages &&
+			      inode->attrs.r_nr &&
+			      inode->attrs.r_runs[0].start == 0 &&
+			      inode->attrs.r_runs[inode->attrs.r_nr - 1].end ==
+				      nr_pages,
+		      dump_inode, inode,
+		      "attributes do not cover exactly [0, size)");
+		for (i = 0; i < inode->attrs.r_nr; i++) {
+			const struct rmap_run *r = &inode->attrs.r_runs[i];
+
+			CHECK(&c,
+			      r->val == 0 ||
+				      r->val == KVM_MEMORY_ATTRIBUTE_PRIVATE,
+			      dump_inode, inode, "attribute %#llx",
+			      (unsigned long long)r->val);
+			/* §6.1.7: the host never maps a private page */
+			if (r->val)
+				CHECK(&c,
+				      !pte_mapped(h, inode, r->start, r->end,
+						  &bad),
+				      dump_inode, inode,
+				      "host PTE maps private index %#llx",
+				      (unsigned long long)bad);
+		}
+	} else {
+		CHECK(&c, rmap_empty(&inode->attrs), dump_inode, inode,
+		      "per-file attributes outside the inplace profile");
+	}
 
 	/* contents exist only on uptodate folios */
 	CHECK(&c, !gm_pages_find_stale(inode, &bad), dump_inode, inode,
@@ -385,16 +423,13 @@ int gm_kvm_check(struct gm_host *h, struct kvm *kvm, FILE *dump)
 			      dump_kvm, kvm, "spte for gfn %#llx outside slots",
 			      (unsigned long long)gfn);
 			s = (void *)(uintptr_t)val;
-			rmap_lookup(&kvm->mem_attr, gfn, &attr);
+			attr = kvm_gfn_is_private(h, kvm, gfn);
 			if (r->val & GM_SPTE_PRIVATE)
-				CHECK(&c, attr & KVM_MEMORY_ATTRIBUTE_PRIVATE,
-				      dump_kvm, kvm,
+				CHECK(&c, attr, dump_kvm, kvm,
 				      "private spte on shared gfn %#llx",
 				      (unsigned long long)gfn);
-			else if (h->vm_attributes)
-				CHECK(&c,
-				      !(attr & KVM_MEMORY_ATTRIBUTE_PRIVATE),
-				      dump_kvm, kvm,
+			else if (h->vm_attributes || kvm_gmem_in_place(h))
+				CHECK(&c, !attr, dump_kvm, kvm,
 				      "shared spte on private gfn %#llx",
 				      (unsigned long long)gfn);
 			if (r->val & GM_SPTE_GMEM) {
@@ -406,7 +441,8 @@ int gm_kvm_check(struct gm_host *h, struct kvm *kvm, FILE *dump)
 				      (unsigned long long)gfn);
 				CHECK(&c,
 				      r->val & GM_SPTE_PRIVATE ||
-					      s->flags & KVM_MEMSLOT_GMEM_ONLY,
+					      s->flags & KVM_MEMSLOT_GMEM_ONLY ||
+					      kvm_gmem_in_place(h),
 				      dump_kvm, kvm,
 				      "shared gmem spte on a hybrid slot");
 				index = gfn - s->base_gfn + s->gmem.pgoff;

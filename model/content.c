@@ -240,6 +240,42 @@ int gm_page_write(struct gm_host *h, struct gmem_inode *inode,
 	return gm_page_set(h, pd, off, val);
 }
 
+/*
+ * SNP-style ciphertext: every byte of the page XORed with a pattern byte
+ * that is never zero, so no byte keeps its old value.
+ */
+static uint8_t gm_scramble_byte(unsigned int off)
+{
+	return 0x80 | (uint8_t)((off * 0x3b) ^ 0x25);
+}
+
+int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
+		     uint64_t index)
+{
+	struct gm_page_data *pd = gm_page_lookup(inode, index);
+	unsigned int off;
+	int ret;
+
+	if (!pd) {
+		pd = gm_zalloc(host_alloc(h), sizeof(*pd));
+		if (!pd)
+			return -ENOMEM;
+		ret = gm_page_table_insert(h, &inode->pages, index, pd);
+		if (ret) {
+			gm_free(host_alloc(h), pd);
+			return ret;
+		}
+	}
+	if (!pd->full) {
+		ret = gm_page_densify(h, pd);
+		if (ret)
+			return ret;
+	}
+	for (off = 0; off < PAGE_SIZE; off++)
+		pd->full[off] ^= gm_scramble_byte(off);
+	return 0;
+}
+
 /* The pages of [start, end) read as zero again (their folios are gone). */
 int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end)

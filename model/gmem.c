@@ -103,6 +103,7 @@ static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
 	rmap_init(&inode->folios, host_alloc(h), true);
 	rmap_init(&inode->pins, host_alloc(h), true);
 	rmap_init(&inode->orphan_pins, host_alloc(h), true);
+	rmap_init(&inode->attrs, host_alloc(h), true);
 	inode->next = h->inodes;
 	h->inodes = inode;
 	*out = inode;
@@ -125,6 +126,7 @@ void gmem_inode_put(struct gm_host *h, struct gmem_inode *inode)
 	rmap_destroy(&inode->folios);
 	rmap_destroy(&inode->pins);
 	rmap_destroy(&inode->orphan_pins);
+	rmap_destroy(&inode->attrs);
 	gm_pages_destroy(h, inode);
 	gm_free(host_alloc(h), inode);
 }
@@ -156,6 +158,9 @@ int kvm_gmem_create(struct gm_proc *p, struct kvm *kvm,
 	err = gmem_inode_alloc(h, (uint64_t)size, args->flags, &inode);
 	if (err)
 		goto err_gmem;
+	err = kvm_gmem_init_attributes(h, inode);
+	if (err)
+		goto err_inode;
 	file = gm_file_alloc(h, GM_FILE_GMEM);
 	if (!file) {
 		err = -ENOMEM;
@@ -189,11 +194,34 @@ err_gmem:
 
 /* ---- invalidation ---- */
 
-static unsigned int kvm_gmem_get_invalidate_filter(struct gmem_inode *inode)
+/*
+ * 6.18 picks the filter from INIT_SHARED (the whole file is one kind); with
+ * in-place conversion a file holds both kinds, so both are invalidated
+ * (linux-next: "Invalidate both SHARED and PRIVATE mappings").
+ */
+unsigned int kvm_gmem_get_invalidate_filter(const struct gm_host *h,
+					    const struct gmem_inode *inode)
 {
+	if (kvm_gmem_in_place(h))
+		return KVM_FILTER_SHARED | KVM_FILTER_PRIVATE;
 	if (kvm_gmem_init_shared(inode))
 		return KVM_FILTER_SHARED;
 	return KVM_FILTER_PRIVATE;
+}
+
+/*
+ * Is @index private?  6.18: the host can never fault a file without
+ * INIT_SHARED; inplace: the per-file attribute decides, page by page.
+ */
+bool kvm_gmem_is_private(const struct gm_host *h,
+			 const struct gmem_inode *inode, uint64_t index)
+{
+	uint64_t val = 0;
+
+	if (!kvm_gmem_in_place(h))
+		return !kvm_gmem_init_shared(inode);
+	rmap_lookup(&inode->attrs, index, &val);
+	return val & KVM_MEMORY_ATTRIBUTE_PRIVATE;
 }
 
 /* Zap the stage-2 mappings of [start, end) of the file's bound slots. */
@@ -225,11 +253,10 @@ static void __kvm_gmem_invalidate_begin(struct gm_host *h,
 	}
 }
 
-static void kvm_gmem_invalidate_begin(struct gm_host *h,
-				      struct gmem_inode *inode,
-				      uint64_t start, uint64_t end)
+void kvm_gmem_invalidate_begin(struct gm_host *h, struct gmem_inode *inode,
+			       uint64_t start, uint64_t end,
+			       unsigned int filter)
 {
-	unsigned int filter = kvm_gmem_get_invalidate_filter(inode);
 	struct gmem_file *f;
 
 	for (f = inode->gmem_file_list; f; f = f->next)
@@ -243,8 +270,8 @@ static void __kvm_gmem_invalidate_end(struct gmem_file *f, uint64_t start,
 		kvm_mmu_invalidate_end(f->kvm);
 }
 
-static void kvm_gmem_invalidate_end(struct gmem_inode *inode, uint64_t start,
-				    uint64_t end)
+void kvm_gmem_invalidate_end(struct gmem_inode *inode, uint64_t start,
+			     uint64_t end)
 {
 	struct gmem_file *f;
 
@@ -309,7 +336,8 @@ int kvm_gmem_punch_hole(struct gm_host *h, struct gmem_inode *inode,
 	if (ret)
 		return ret;
 
-	kvm_gmem_invalidate_begin(h, inode, start, end);
+	kvm_gmem_invalidate_begin(h, inode, start, end,
+				  kvm_gmem_get_invalidate_filter(h, inode));
 	ret = gmem_truncate_range(h, inode, start, end);
 	kvm_gmem_invalidate_end(inode, start, end);
 	return ret;
@@ -379,7 +407,7 @@ void kvm_gmem_release(struct gm_host *h, struct gmem_file *f)
 		slot->gmem.file = NULL;
 	}
 	__kvm_gmem_invalidate_begin(h, f, 0, UINT64_MAX,
-				    kvm_gmem_get_invalidate_filter(inode));
+				    kvm_gmem_get_invalidate_filter(h, inode));
 	__kvm_gmem_invalidate_end(f, 0, UINT64_MAX);
 
 	for (pp = &inode->gmem_file_list; *pp; pp = &(*pp)->next) {
@@ -410,7 +438,7 @@ int kvm_gmem_fault_user_mapping(struct gm_host *h, struct gmem_inode *inode,
 
 	if (pgoff >= gmem_nr_pages(inode))
 		return -EFAULT;
-	if (!kvm_gmem_init_shared(inode))
+	if (kvm_gmem_is_private(h, inode, pgoff))
 		return -EFAULT;
 	ret = kvm_gmem_get_folio(inode, pgoff, &flags);
 	if (ret)
@@ -546,7 +574,8 @@ int gm_gmem_poison(struct gm_proc *p, int fd, uint64_t offset)
 	if (ret)
 		return ret;
 	unmap_mapping_range(h, inode, index, index + 1);
-	kvm_gmem_invalidate_begin(h, inode, index, index + 1);
+	kvm_gmem_invalidate_begin(h, inode, index, index + 1,
+				  kvm_gmem_get_invalidate_filter(h, inode));
 	kvm_gmem_invalidate_end(inode, index, index + 1);
 	return 0;
 }
@@ -622,6 +651,16 @@ int gm_gmem_state(struct gm_proc *p, int fd, uint64_t offset, uint64_t len)
 	if (!len || offset + len < offset || offset + len > f->inode->i_size ||
 	    !PAGE_ALIGNED(offset) || !PAGE_ALIGNED(len))
 		return -EINVAL;
+	if (kvm_gmem_in_place(p->host)) {
+		uint64_t start = offset >> PAGE_SHIFT;
+		uint64_t end = (offset + len) >> PAGE_SHIFT;
+		struct rmap_run run;
+
+		rmap_lookup_run(&f->inode->attrs, start, &run);
+		if (run.end < end)
+			return GM_STATE_MIXED;
+		return run.val ? GM_STATE_PRIVATE : GM_STATE_SHARED;
+	}
 	return kvm_gmem_init_shared(f->inode) ? GM_STATE_SHARED :
 						GM_STATE_PRIVATE;
 }
@@ -665,6 +704,13 @@ int gm_gmem_info(struct gm_proc *p, int fd, struct gm_gmem_info *info)
 		info->nr_files++;
 	info->file_refs = f->file->f_count;
 	info->vm_alive = f->kvm != NULL;
+	info->nr_attr_runs = rmap_nr_runs(&inode->attrs);
+	for (i = 0; i < inode->attrs.r_nr; i++)
+		if (inode->attrs.r_runs[i].val)
+			info->nr_private += inode->attrs.r_runs[i].end -
+					    inode->attrs.r_runs[i].start;
+	info->nr_conversions = inode->nr_conversions;
+	info->nr_make_shared = inode->nr_make_shared;
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 
 static const char *const gm_profile_names[GM_PROFILE_MAX] = {
 	[GM_PROFILE_MAINLINE] = "mainline",
+	[GM_PROFILE_INPLACE] = "inplace",
 };
 
 static const char *const gm_vm_type_names[GM_VM_TYPE_MAX] = {
@@ -575,8 +576,10 @@ long gm_ioctl(struct gm_proc *p, int fd, unsigned long cmd, unsigned long arg)
 		return kvm_dev_ioctl(p, file, cmd, arg);
 	case GM_FILE_VM:
 		return kvm_vm_ioctl(p, file, cmd, arg);
+	case GM_FILE_GMEM:
+		return kvm_gmem_ioctl(p, file, cmd, arg);
 	default:
-		/* guest_memfd, memfd and /dev/null have no ->unlocked_ioctl */
+		/* memfd and /dev/null have no ->unlocked_ioctl */
 		return -ENOTTY;
 	}
 }

@@ -60,6 +60,8 @@ struct gm_alloc {
 void *gm_zalloc(struct gm_alloc *a, size_t size);
 void *gm_realloc(struct gm_alloc *a, void *p, size_t size);
 void gm_free(struct gm_alloc *a, void *p);
+/* A failure point that allocates nothing here (a kernel preallocation). */
+int gm_alloc_may_fail(struct gm_alloc *a);
 
 /* ---- files ---- */
 
@@ -101,6 +103,13 @@ struct gmem_inode {
 	struct rmap pins;	/* index -> extra references */
 	struct rmap orphan_pins;	/* pins on folios punched out */
 	struct gm_page_table pages;	/* written page contents */
+	/*
+	 * Profile inplace: index -> 0 (shared) or KVM_MEMORY_ATTRIBUTE_PRIVATE,
+	 * covering exactly [0, i_size >> PAGE_SHIFT) at all times, coalesced.
+	 */
+	struct rmap attrs;
+	uint64_t nr_conversions;
+	uint64_t nr_make_shared;
 	struct gmem_file *gmem_file_list;
 	struct gmem_inode *next;
 };
@@ -205,6 +214,8 @@ int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end);
 void gm_pages_destroy(struct gm_host *h, struct gmem_inode *inode);
 uint32_t gm_pages_nr(const struct gmem_inode *inode);
+int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
+		     uint64_t index);
 bool gm_pages_find_stale(const struct gmem_inode *inode, uint64_t *bad);
 
 /* gmem.c */
@@ -227,6 +238,21 @@ int kvm_gmem_punch_hole(struct gm_host *h, struct gmem_inode *inode,
 struct gmem_file *file_to_gmem(struct gm_file *file);
 bool kvm_gmem_supports_mmap(const struct gmem_inode *inode);
 bool kvm_gmem_init_shared(const struct gmem_inode *inode);
+bool kvm_gmem_is_private(const struct gm_host *h,
+			 const struct gmem_inode *inode, uint64_t index);
+unsigned int kvm_gmem_get_invalidate_filter(const struct gm_host *h,
+					    const struct gmem_inode *inode);
+void kvm_gmem_invalidate_begin(struct gm_host *h, struct gmem_inode *inode,
+			       uint64_t start, uint64_t end,
+			       unsigned int filter);
+void kvm_gmem_invalidate_end(struct gmem_inode *inode, uint64_t start,
+			     uint64_t end);
+
+/* convert.c (profile inplace) */
+long kvm_gmem_ioctl(struct gm_proc *p, struct gm_file *file,
+		    unsigned long cmd, unsigned long arg);
+int kvm_gmem_init_attributes(struct gm_host *h, struct gmem_inode *inode);
+bool kvm_gmem_in_place(const struct gm_host *h);
 void gmem_inode_put(struct gm_host *h, struct gmem_inode *inode);
 
 /* mm.c */
@@ -248,6 +274,10 @@ void kvm_put_kvm(struct gm_host *h, struct kvm *kvm);
 uint64_t kvm_gmem_get_supported_flags(const struct gm_host *h,
 				      const struct kvm *kvm);
 bool kvm_arch_has_private_mem(const struct kvm *kvm);
+bool kvm_gfn_is_private(const struct gm_host *h, struct kvm *kvm,
+			uint64_t gfn);
+uint64_t kvm_gmem_supported_attributes(const struct gm_host *h,
+				       const struct kvm *kvm);
 void kvm_mmu_invalidate_begin(struct kvm *kvm);
 void kvm_mmu_invalidate_range_add(struct kvm *kvm, uint64_t start,
 				  uint64_t end);

@@ -45,8 +45,9 @@ uint64_t kvm_gmem_get_supported_flags(const struct gm_host *h,
 {
 	uint64_t flags = GUEST_MEMFD_FLAG_MMAP;
 
-	(void)h;
-	if (!kvm || kvm_is_arm64(kvm) || !kvm_arch_has_private_mem(kvm))
+	/* in-place conversion makes INIT_SHARED legal for CoCo VMs too */
+	if (!kvm || kvm_is_arm64(kvm) || !kvm_arch_has_private_mem(kvm) ||
+	    kvm_gmem_in_place(h))
 		flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
 	return flags;
 }
@@ -54,7 +55,8 @@ uint64_t kvm_gmem_get_supported_flags(const struct gm_host *h,
 static uint64_t kvm_supported_mem_attributes(const struct gm_host *h,
 					     const struct kvm *kvm)
 {
-	if (!h->vm_attributes)
+	/* one attribute mode per module: per-file mode turns this off */
+	if (!h->vm_attributes || kvm_gmem_in_place(h))
 		return 0;
 	if (!kvm || kvm_arch_has_private_mem(kvm))
 		return KVM_MEMORY_ATTRIBUTE_PRIVATE;
@@ -189,6 +191,8 @@ static long kvm_check_extension(struct gm_host *h, struct kvm *kvm,
 		return (long)kvm_supported_mem_attributes(h, kvm);
 	case KVM_CAP_GUEST_MEMFD_FLAGS:
 		return (long)kvm_gmem_get_supported_flags(h, kvm);
+	case KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES:
+		return (long)kvm_gmem_supported_attributes(h, kvm);
 	case KVM_CAP_VM_TYPES:
 		for (t = 0; t < GM_VM_TYPE_MAX; t++)
 			if (t != GM_VM_PKVM && h->cfg.vm_types & (1U << t))
@@ -574,15 +578,46 @@ static bool kvm_range_has_memory_attributes(struct kvm *kvm, uint64_t start,
 	return true;
 }
 
-static bool kvm_mem_is_private(const struct gm_host *h, struct kvm *kvm,
-			       uint64_t gfn)
+/*
+ * kvm_mem_is_private(): the VM-level attribute in 6.18; with in-place
+ * conversion the static call looks through the memslot at the guest_memfd
+ * (memslot -> file -> index).
+ */
+bool kvm_gfn_is_private(const struct gm_host *h, struct kvm *kvm,
+			uint64_t gfn)
 {
+	struct kvm_memory_slot *slot;
 	uint64_t val;
 
+	if (kvm_gmem_in_place(h)) {
+		if (!rmap_lookup(&kvm->slot_gfns, gfn, &val))
+			return false;
+		slot = (struct kvm_memory_slot *)(uintptr_t)val;
+		if (!(slot->flags & KVM_MEM_GUEST_MEMFD) || !slot->gmem.file)
+			return false;
+		return kvm_gmem_is_private(h, slot->gmem.file->inode,
+					   gfn - slot->base_gfn +
+						   slot->gmem.pgoff);
+	}
 	if (!h->vm_attributes)
 		return false;
 	return rmap_lookup(&kvm->mem_attr, gfn, &val) &&
 	       (val & KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
+/*
+ * Attributes the guest_memfd ioctl accepts for files of @kvm: PRIVATE
+ * only where the VM really has private memory (x86 CoCo types, arm64
+ * protected VMs), and nothing outside per-file mode.
+ */
+uint64_t kvm_gmem_supported_attributes(const struct gm_host *h,
+				       const struct kvm *kvm)
+{
+	if (!kvm_gmem_in_place(h))
+		return 0;
+	if (!kvm || kvm_arch_has_private_mem(kvm) || kvm_is_arm64(kvm))
+		return KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	return 0;
 }
 
 static int kvm_vm_set_mem_attributes(struct gm_host *h, struct kvm *kvm,
@@ -683,7 +718,7 @@ long kvm_vm_ioctl(struct gm_proc *p, struct gm_file *file, unsigned long cmd,
 			return -EINVAL;
 		return kvm_set_memory_region(p, kvm, &mem);
 	case KVM_SET_MEMORY_ATTRIBUTES:
-		if (!h->vm_attributes)
+		if (!h->vm_attributes || kvm_gmem_in_place(h))
 			return -ENOTTY;
 		if (!arg)
 			return -EFAULT;
@@ -781,7 +816,7 @@ int gm_guest_fault_begin(struct gm_proc *p, int vm_fd,
 	f->__inode = NULL;
 	f->__kind = 0;
 	gfn = f->gpa >> PAGE_SHIFT;
-	attr_private = kvm_mem_is_private(h, kvm, gfn);
+	attr_private = kvm_gfn_is_private(h, kvm, gfn);
 	is_private = f->intent == GM_INTENT_DEFAULT ? attr_private :
 						      f->intent == GM_INTENT_PRIVATE;
 	f->__mmu_seq = kvm->mmu_invalidate_seq;
@@ -800,7 +835,9 @@ int gm_guest_fault_begin(struct gm_proc *p, int vm_fd,
 			f->outcome = GM_GUEST_MMIO;
 		return 0;
 	}
-	if (is_private || slot->flags & KVM_MEMSLOT_GMEM_ONLY) {
+	/* in-place conversion: always fault from guest_memfd */
+	if (is_private || slot->flags & KVM_MEMSLOT_GMEM_ONLY ||
+	    (kvm_gmem_in_place(h) && slot->flags & KVM_MEM_GUEST_MEMFD)) {
 		if (!(slot->flags & KVM_MEM_GUEST_MEMFD)) {
 			guest_fault_exit(f, is_private);
 			return 0;

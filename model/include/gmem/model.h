@@ -31,6 +31,7 @@
 /* Which kernel semantics the model follows (docs/design.md, "Profiles"). */
 enum gm_profile {
 	GM_PROFILE_MAINLINE = 0,	/* Linux 6.18 */
+	GM_PROFILE_INPLACE,		/* + in-place conversion series v8 */
 	GM_PROFILE_MAX
 };
 
@@ -255,6 +256,11 @@ struct gm_gmem_info {
 	unsigned int nr_files;	/* gmem files on the inode */
 	unsigned int file_refs;	/* references to this file: fds + VMAs */
 	bool vm_alive;
+	/* per-file shared/private state (profile inplace) */
+	uint64_t nr_attr_runs;	/* runs of equal attributes: fragmentation */
+	uint64_t nr_private;	/* private pages */
+	uint64_t nr_conversions;	/* conversions that changed something */
+	uint64_t nr_make_shared;	/* pages given to the arch make-shared hook */
 };
 
 int gm_gmem_info(struct gm_proc *p, int fd, struct gm_gmem_info *info);

@@ -61,6 +61,23 @@ struct kvm_create_guest_memfd {
 	__u64 reserved[6];
 };
 
+/*
+ * In-place conversion series (Ackerley Tng, v8, QUEUED in linux-next):
+ * KVM_SET_MEMORY_ATTRIBUTES2 is issued on the guest_memfd fd.  Same number
+ * byte as the VM-level ioctl, read/write, 128 bytes.  Profile `inplace`.
+ */
+struct kvm_memory_attributes2 {
+	union {
+		__u64 address;
+		__u64 offset;
+	};
+	__u64 size;
+	__u64 attributes;
+	__u64 flags;
+	__u64 error_offset;
+	__u64 reserved[11];
+};
+
 #define KVM_GET_API_VERSION GMEM_IO(KVMIO, 0x00)
 #define KVM_CREATE_VM GMEM_IO(KVMIO, 0x01)
 #define KVM_CHECK_EXTENSION GMEM_IO(KVMIO, 0x03)
@@ -72,6 +89,8 @@ struct kvm_create_guest_memfd {
 	GMEM_IOW(KVMIO, 0xd2, struct kvm_memory_attributes)
 #define KVM_CREATE_GUEST_MEMFD                                             \
 	GMEM_IOWR(KVMIO, 0xd4, struct kvm_create_guest_memfd)
+#define KVM_SET_MEMORY_ATTRIBUTES2                                         \
+	GMEM_IOWR(KVMIO, 0xd2, struct kvm_memory_attributes2)
 
 #define KVM_API_VERSION 12
 
@@ -133,6 +152,8 @@ struct kvm_create_guest_memfd {
 #define KVM_CAP_VM_TYPES 235
 #define KVM_CAP_PRE_FAULT_MEMORY 236
 #define KVM_CAP_GUEST_MEMFD_FLAGS 244
+/* in-place series: the number moved between revisions (245/248/249) */
+#define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES 249
 
 /* x86 VM types (arch/x86/include/uapi/asm/kvm.h) */
 #define KVM_X86_DEFAULT_VM 0
@@ -162,6 +183,8 @@ _Static_assert(sizeof(struct kvm_userspace_memory_region2) == 160,
 _Static_assert(sizeof(struct kvm_create_guest_memfd) == 64,
 	       "create_guest_memfd layout");
 _Static_assert(KVM_SET_USER_MEMORY_REGION2 == 0x40A0AE49UL, "ioctl nr");
+_Static_assert(sizeof(struct kvm_memory_attributes2) == 128,
+	       "memory_attributes2 layout");
 _Static_assert(KVM_CREATE_GUEST_MEMFD == 0xC040AED4UL, "ioctl nr");
 _Static_assert(KVM_SET_MEMORY_ATTRIBUTES == 0x4020AED2UL, "ioctl nr");
 _Static_assert(KVM_SET_USER_MEMORY_REGION == 0x4020AE46UL, "ioctl nr");
