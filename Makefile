@@ -85,6 +85,9 @@ FUZZ_MAIN_SRC	:= tests/fuzz/replay_main.c
 FUZZ_DICT	:= tests/fuzz/trace.dict
 
 CORPUS		:= $(sort $(wildcard traces/corpus/*.trace))
+# Traces of model-only semantics (other VM types, guest faults, poison)
+# start with model_; the kernel backend runs the rest.
+KERNEL_CORPUS	:= $(filter-out traces/corpus/model_%,$(CORPUS))
 DEMO_TRACE	:= traces/demo.trace
 # Every trace anywhere under traces/ seeds the fuzzers.
 SEED_TRACES	:= $(sort $(shell find traces -name '*.trace' -type f 2>/dev/null))
@@ -225,8 +228,8 @@ test-kernel:
 	fi
 	@if $(KVM_USABLE); then $(MAKE) --no-print-directory $(CLI); fi
 	@if $(KVM_USABLE); then \
-		echo "$(CLI) replay --backend=kernel traces/corpus/*.trace ($(words $(CORPUS)) traces)"; \
-		$(CLI) replay --backend=kernel $(CORPUS); \
+		echo "$(CLI) replay --backend=kernel ($(words $(KERNEL_CORPUS)) kernel-runnable corpus traces)"; \
+		$(CLI) replay --backend=kernel $(KERNEL_CORPUS); \
 		bash scripts/difftest.sh -k $(CLI) $(TEST_DIFF_SEEDS) $(DIFF_OPS) $(BUILD)/difftest $(DIFF_BATCH); \
 	fi
 
