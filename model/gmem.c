@@ -87,10 +87,13 @@ static int kvm_gmem_mark_uptodate(struct gm_host *h, struct gmem_inode *inode,
 	return gm_pages_drop(h, inode, index, index + 1);
 }
 
+static int gmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
+			       uint64_t start, uint64_t end);
+
 /* ---- create ---- */
 
-static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
-			    struct gmem_inode **out)
+static int __gmem_inode_alloc(struct gm_host *h, uint64_t size,
+			      uint64_t flags, struct gmem_inode **out)
 {
 	struct gmem_inode *inode;
 
@@ -104,10 +107,30 @@ static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
 	rmap_init(&inode->pins, host_alloc(h), true);
 	rmap_init(&inode->orphan_pins, host_alloc(h), true);
 	rmap_init(&inode->attrs, host_alloc(h), true);
-	inode->next = h->inodes;
-	h->inodes = inode;
 	*out = inode;
 	return 0;
+}
+
+static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
+			    struct gmem_inode **out)
+{
+	int ret = __gmem_inode_alloc(h, size, flags, out);
+
+	if (ret)
+		return ret;
+	(*out)->next = h->inodes;
+	h->inodes = *out;
+	return 0;
+}
+
+static void __gmem_inode_free(struct gm_host *h, struct gmem_inode *inode)
+{
+	rmap_destroy(&inode->folios);
+	rmap_destroy(&inode->pins);
+	rmap_destroy(&inode->orphan_pins);
+	rmap_destroy(&inode->attrs);
+	gm_pages_destroy(h, inode);
+	gm_free(host_alloc(h), inode);
 }
 
 /* Free the inode and every folio once no file uses it. */
@@ -123,12 +146,50 @@ void gmem_inode_put(struct gm_host *h, struct gmem_inode *inode)
 			break;
 		}
 	}
-	rmap_destroy(&inode->folios);
-	rmap_destroy(&inode->pins);
-	rmap_destroy(&inode->orphan_pins);
-	rmap_destroy(&inode->attrs);
-	gm_pages_destroy(h, inode);
-	gm_free(host_alloc(h), inode);
+	__gmem_inode_free(h, inode);
+}
+
+/*
+ * A memfd (shmem file) as far as the model needs one: the backing of
+ * ordinary shared memory, for memslots and for comparisons with
+ * guest_memfd.  Every index below i_size is faultable and zero-filled on
+ * first touch; the inode is private to its struct file, so the
+ * guest_memfd checkers do not see it.
+ */
+int shmem_inode_create(struct gm_host *h, uint64_t size,
+		       struct gmem_inode **out)
+{
+	return __gmem_inode_alloc(h, size, GUEST_MEMFD_FLAG_MMAP, out);
+}
+
+void shmem_inode_free(struct gm_host *h, struct gmem_inode *inode)
+{
+	__gmem_inode_free(h, inode);
+}
+
+/* shmem_fault(): beyond EOF is SIGBUS, everything else is memory. */
+int shmem_fault(struct gm_host *h, struct gmem_inode *inode, uint64_t pgoff)
+{
+	unsigned int flags;
+	int ret;
+
+	if (pgoff >= gmem_nr_pages(inode))
+		return -EFAULT;
+	ret = kvm_gmem_get_folio(inode, pgoff, &flags);
+	if (ret)
+		return ret;
+	return kvm_gmem_mark_uptodate(h, inode, pgoff, flags);
+}
+
+/* Drop the pages of [start, end) (punch hole, truncate). */
+int shmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
+			 uint64_t start, uint64_t end)
+{
+	int ret = rmap_reserve(&inode->folios, 1);
+
+	if (ret)
+		return ret;
+	return gmem_truncate_range(h, inode, start, end);
 }
 
 /*

@@ -177,6 +177,9 @@ static void __fput(struct gm_host *h, struct gm_file *file)
 	case GM_FILE_GMEM:
 		kvm_gmem_release(h, file->private_data);
 		break;
+	case GM_FILE_MEMFD:
+		shmem_inode_free(h, file->private_data);
+		break;
 	default:
 		break;
 	}
@@ -245,11 +248,29 @@ int gm_open_null(struct gm_proc *p)
 	return gm_open_kind(p, GM_FILE_NULL, 0);
 }
 
+/* memfd_create() + ftruncate(size) */
 int gm_memfd_create(struct gm_proc *p, uint64_t size)
 {
+	struct gmem_inode *inode;
+	struct gm_file *file;
+	int fd, ret;
+
 	if (size > (uint64_t)GM_LLONG_MAX)
 		return -EINVAL;
-	return gm_open_kind(p, GM_FILE_MEMFD, size);
+	ret = shmem_inode_create(p->host, size, &inode);
+	if (ret)
+		return ret;
+	file = gm_file_alloc(p->host, GM_FILE_MEMFD);
+	if (!file) {
+		shmem_inode_free(p->host, inode);
+		return -ENOMEM;
+	}
+	file->f_size = size;
+	file->private_data = inode;
+	fd = fd_install(p, file);
+	if (fd < 0)
+		fput(p->host, file);
+	return fd;
 }
 
 int gm_close(struct gm_proc *p, int fd)
@@ -302,11 +323,11 @@ int gm_proc_fork(struct gm_proc *parent, struct gm_proc **child)
 				get_file(c->fds[fd]);
 		}
 	}
-	/*
-	 * Mappings are not inherited: a forked child in the selftests maps
-	 * the file itself.  (fork of a MAP_SHARED VMA would share the same
-	 * pages, which a new mmap in the child models exactly.)
-	 */
+	ret = gm_proc_dup_mmap(parent, c);
+	if (ret) {
+		gm_proc_exit(c);
+		return ret;
+	}
 	*child = c;
 	return 0;
 }
@@ -441,7 +462,15 @@ int gm_ftruncate(struct gm_proc *p, int fd, int64_t len)
 	if (len < 0)
 		return -EINVAL;
 	if (file->f_kind == GM_FILE_MEMFD) {
+		struct gmem_inode *inode = file->private_data;
+		uint64_t pages = ((uint64_t)len + PAGE_SIZE - 1) >> PAGE_SHIFT;
+		int ret = shmem_truncate_range(p->host, inode, pages,
+					       UINT64_MAX);
+
+		if (ret)
+			return ret;
 		file->f_size = (uint64_t)len;
+		inode->i_size = pages << PAGE_SHIFT;
 		return 0;
 	}
 	return -EINVAL;
@@ -554,10 +583,21 @@ int gm_fallocate(struct gm_proc *p, int fd, int mode, int64_t offset,
 	if (sum > (uint64_t)GM_LLONG_MAX)
 		return -EFBIG;
 	if (file->f_kind == GM_FILE_MEMFD) {
+		struct gmem_inode *inode = file->private_data;
+
 		/* shmem_fallocate: only KEEP_SIZE and PUNCH_HOLE */
 		if (mode & ~(GMEM_FALLOC_FL_KEEP_SIZE |
 			     GMEM_FALLOC_FL_PUNCH_HOLE))
 			return -EOPNOTSUPP;
+		if (mode & GMEM_FALLOC_FL_PUNCH_HOLE)
+			return shmem_truncate_range(
+				p->host, inode,
+				((uint64_t)offset + PAGE_SIZE - 1) >> PAGE_SHIFT,
+				(uint64_t)sum >> PAGE_SHIFT);
+		if (!(mode & GMEM_FALLOC_FL_KEEP_SIZE) && sum > file->f_size) {
+			file->f_size = sum;
+			inode->i_size = (sum + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		}
 		return 0;
 	}
 	return kvm_gmem_fallocate(p->host, file, mode, offset, len);

@@ -254,11 +254,18 @@ long kvm_gmem_ioctl(struct gm_proc *p, struct gm_file *file,
 int kvm_gmem_init_attributes(struct gm_host *h, struct gmem_inode *inode);
 bool kvm_gmem_in_place(const struct gm_host *h);
 void gmem_inode_put(struct gm_host *h, struct gmem_inode *inode);
+int shmem_inode_create(struct gm_host *h, uint64_t size,
+		       struct gmem_inode **out);
+void shmem_inode_free(struct gm_host *h, struct gmem_inode *inode);
+int shmem_fault(struct gm_host *h, struct gmem_inode *inode, uint64_t pgoff);
+int shmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
+			 uint64_t start, uint64_t end);
 
 /* mm.c */
 void unmap_mapping_range(struct gm_host *h, struct gmem_inode *inode,
 			 uint64_t start, uint64_t end);
 void gm_proc_unmap_all(struct gm_proc *p);
+int gm_proc_dup_mmap(struct gm_proc *parent, struct gm_proc *child);
 int fault_in_user_page(struct gm_proc *p, uint64_t addr, enum gm_access acc,
 		       int *sig, struct gmem_inode **inode, uint64_t *index);
 bool gm_inode_host_mapped(struct gm_host *h, struct gmem_inode *inode,

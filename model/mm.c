@@ -5,8 +5,9 @@
  * arch/x86/kernel/sys_x86_64.c in the kernel's order, so the errno is the
  * kernel's when several arguments are wrong at once (probe A6).
  *
- * Only guest_memfd files can be mapped in the model; other files answer as
- * the kernel would up to the point where their ->mmap would run.
+ * guest_memfd and memfd (shmem, MAP_SHARED) files can be mapped; other
+ * files answer as the kernel would up to the point where their ->mmap
+ * would run.
  */
 #include <signal.h>
 #include <string.h>
@@ -27,6 +28,14 @@ static struct gmem_inode *vma_gmem_inode(const struct gm_vma *vma)
 	struct gmem_file *f = file_to_gmem(vma->vm_file);
 
 	return f ? f->inode : NULL;
+}
+
+/* The inode backing @vma: a guest_memfd's or a memfd's. */
+static struct gmem_inode *vma_inode(const struct gm_vma *vma)
+{
+	if (vma->vm_file->f_kind == GM_FILE_MEMFD)
+		return vma->vm_file->private_data;
+	return vma_gmem_inode(vma);
 }
 
 static uint64_t vma_index(const struct gm_vma *vma, uint64_t addr)
@@ -105,6 +114,8 @@ static void vma_free(struct gm_host *h, struct gm_vma *vma)
 	gm_free(host_alloc(h), vma);
 }
 
+static int do_munmap(struct gm_proc *p, uint64_t start, uint64_t end);
+
 /* kvm_gmem_mmap(): the file's ->mmap. */
 static int kvm_gmem_mmap(struct gm_file *file, int flags)
 {
@@ -125,7 +136,7 @@ static int kvm_gmem_mmap(struct gm_file *file, int flags)
 static int handle_mm_fault(struct gm_host *h, struct gm_vma *vma,
 			   uint64_t addr)
 {
-	struct gmem_inode *inode = vma_gmem_inode(vma);
+	struct gmem_inode *inode = vma_inode(vma);
 	uint64_t index = vma_index(vma, addr);
 	int ret;
 
@@ -133,7 +144,10 @@ static int handle_mm_fault(struct gm_host *h, struct gm_vma *vma,
 		return 0;
 	if (!inode)
 		return -EFAULT;
-	ret = kvm_gmem_fault_user_mapping(h, inode, index);
+	if (vma->vm_file->f_kind == GM_FILE_MEMFD)
+		ret = shmem_fault(h, inode, index);
+	else
+		ret = kvm_gmem_fault_user_mapping(h, inode, index);
 	if (ret)
 		return ret;
 	return rmap_store(&vma->ptes, index, index + 1, 1);
@@ -161,6 +175,7 @@ static int populate_vma_range(struct gm_host *h, struct gm_vma *vma,
 int gm_mmap(struct gm_proc *p, uint64_t len, int prot, int flags, int fd,
 	    uint64_t offset, uint64_t *addr)
 {
+	uint64_t hint = addr ? *addr : 0;
 	struct gm_host *h = p->host;
 	struct gm_file *file;
 	struct gm_vma *vma;
@@ -190,9 +205,21 @@ int gm_mmap(struct gm_proc *p, uint64_t len, int prot, int flags, int fd,
 	len = (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
 		return -EOVERFLOW;
-	ret = get_unmapped_area(p, len, &start);
-	if (ret)
-		return ret;
+	if (flags & GMEM_MAP_FIXED) {
+		/* the caller's address, replacing what is mapped there */
+		if (hint > GM_TASK_SIZE - len || len > GM_TASK_SIZE)
+			return -ENOMEM;
+		if (!PAGE_ALIGNED(hint))
+			return -EINVAL;
+		/* security_mmap_addr() without CAP_SYS_RAWIO */
+		if (hint < GM_MMAP_MIN_ADDR)
+			return -EPERM;
+		start = hint;
+	} else {
+		ret = get_unmapped_area(p, len, &start);
+		if (ret)
+			return ret;
+	}
 
 	/* file_mmap_ok(): every mappable kind here is a regular file */
 	if (file->f_kind == GM_FILE_GMEM || file->f_kind == GM_FILE_MEMFD) {
@@ -220,13 +247,19 @@ int gm_mmap(struct gm_proc *p, uint64_t len, int prot, int flags, int fd,
 	default:
 		return -EINVAL;
 	}
-	if (file->f_kind != GM_FILE_GMEM)
-		return -ENODEV;	/* model: only guest_memfd is mapped */
-
 	/* mmap_region(): the file's ->mmap decides last */
-	ret = kvm_gmem_mmap(file, flags);
-	if (ret)
-		return ret;
+	if (file->f_kind == GM_FILE_GMEM) {
+		ret = kvm_gmem_mmap(file, flags);
+		if (ret)
+			return ret;
+	} else if ((flags & GMEM_MAP_TYPE) == GMEM_MAP_PRIVATE) {
+		return -EOPNOTSUPP;	/* model: no copy-on-write memory */
+	}
+	if (flags & GMEM_MAP_FIXED) {
+		ret = do_munmap(p, start, start + len);
+		if (ret)
+			return ret;
+	}
 
 	vma = gm_zalloc(host_alloc(h), sizeof(*vma));
 	if (!vma)
@@ -372,6 +405,29 @@ int gm_munmap(struct gm_proc *p, uint64_t addr, uint64_t len)
 	return do_munmap(p, addr, addr + len);
 }
 
+/*
+ * dup_mmap() for fork: the child gets every mapping at the same address.
+ * Shared file mappings copy no PTEs (the child refaults the same pages).
+ */
+int gm_proc_dup_mmap(struct gm_proc *parent, struct gm_proc *child)
+{
+	struct gm_host *h = parent->host;
+	struct gm_vma *vma, *new, **tail = &child->vmas;
+
+	for (vma = parent->vmas; vma; vma = vma->next) {
+		new = gm_zalloc(host_alloc(h), sizeof(*new));
+		if (!new)
+			return -ENOMEM;
+		*new = *vma;
+		new->next = NULL;
+		rmap_init(&new->ptes, host_alloc(h), true);
+		get_file(new->vm_file);
+		*tail = new;
+		tail = &new->next;
+	}
+	return 0;
+}
+
 void gm_proc_unmap_all(struct gm_proc *p)
 {
 	struct gm_vma *vma;
@@ -395,7 +451,7 @@ void unmap_mapping_range(struct gm_host *h, struct gmem_inode *inode,
 
 	for (p = h->procs; p; p = p->next) {
 		for (vma = p->vmas; vma; vma = vma->next) {
-			if (vma_gmem_inode(vma) != inode)
+			if (vma_inode(vma) != inode)
 				continue;
 			/*
 			 * A PTE run is clipped to one VMA's index span, and an
@@ -550,7 +606,7 @@ int gm_mincore(struct gm_proc *p, uint64_t addr, uint64_t len,
 
 		if (!vma)
 			return -ENOMEM;
-		inode = vma_gmem_inode(vma);
+		inode = vma_inode(vma);
 		index = vma_index(vma, a);
 		vec[n] = 0;
 		if (rmap_lookup(&vma->ptes, index, NULL))
@@ -592,7 +648,7 @@ int fault_in_user_page(struct gm_proc *p, uint64_t addr, enum gm_access acc,
 		return 0;
 	}
 	*sig = 0;
-	*inode = vma_gmem_inode(vma);
+	*inode = vma_inode(vma);
 	*index = vma_index(vma, addr);
 	return 0;
 }
