@@ -484,7 +484,6 @@ int gm_proc_check(struct gm_host *h, struct gm_proc *p, FILE *dump)
 		      PAGE_ALIGNED(vma->vm_start) &&
 			      PAGE_ALIGNED(vma->vm_end) &&
 			      vma->vm_start < vma->vm_end &&
-			      vma->vm_start >= GM_MMAP_MIN_ADDR &&
 			      vma->vm_end <= GM_TASK_SIZE,
 		      dump_proc, p, "vma bounds");
 		CHECK(&c, !vma->next || vma->vm_end <= vma->next->vm_start,
@@ -523,6 +522,7 @@ static unsigned int file_expected_refs(struct gm_host *h,
 static int check_refs(struct gm_host *h, FILE *dump)
 {
 	struct check_ctx c = { h, dump, 0 };
+	const struct gm_vma *vma;
 	struct gm_proc *p;
 	struct gmem_inode *inode;
 	struct kvm *kvm;
@@ -539,6 +539,16 @@ static int check_refs(struct gm_host *h, FILE *dump)
 			      "fd %u: file has %u references, %u expected", fd,
 			      file->f_count, file_expected_refs(h, file));
 		}
+		/* files kept alive by a mapping alone (closed while mapped) */
+		for (vma = p->vmas; vma; vma = vma->next)
+			CHECK(&c,
+			      vma->vm_file->f_count ==
+				      file_expected_refs(h, vma->vm_file),
+			      dump_proc, p,
+			      "vma %#llx: file has %u references, %u expected",
+			      (unsigned long long)vma->vm_start,
+			      vma->vm_file->f_count,
+			      file_expected_refs(h, vma->vm_file));
 	}
 	/* §5.7 and §2.3: VM users = its VM files + gmem files on it */
 	for (kvm = h->vms; kvm; kvm = kvm->next) {

@@ -249,11 +249,11 @@ static uint8_t gm_scramble_byte(unsigned int off)
 	return 0x80 | (uint8_t)((off * 0x3b) ^ 0x25);
 }
 
-int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
-		     uint64_t index)
+/* Give @index a full 4 KiB buffer (contents unchanged); 0 or -ENOMEM. */
+int gm_page_prepare_dense(struct gm_host *h, struct gmem_inode *inode,
+			  uint64_t index)
 {
 	struct gm_page_data *pd = gm_page_lookup(inode, index);
-	unsigned int off;
 	int ret;
 
 	if (!pd) {
@@ -266,11 +266,22 @@ int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
 			return ret;
 		}
 	}
-	if (!pd->full) {
-		ret = gm_page_densify(h, pd);
-		if (ret)
-			return ret;
-	}
+	if (!pd->full)
+		return gm_page_densify(h, pd);
+	return 0;
+}
+
+int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
+		     uint64_t index)
+{
+	struct gm_page_data *pd;
+	unsigned int off;
+	int ret;
+
+	ret = gm_page_prepare_dense(h, inode, index);
+	if (ret)
+		return ret;
+	pd = gm_page_lookup(inode, index);
 	for (off = 0; off < PAGE_SIZE; off++)
 		pd->full[off] ^= gm_scramble_byte(off);
 	return 0;

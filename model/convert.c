@@ -128,6 +128,39 @@ static int kvm_gmem_platform_convert(struct gm_host *h,
 	return 0;
 }
 
+/*
+ * Allocate what the platform effect will need before the point of no
+ * return: SNP scrambles whole pages, so every populated page in the range
+ * gets its full buffer now (contents unchanged if this fails half way).
+ */
+static int kvm_gmem_platform_prepare(struct gm_host *h,
+				     struct gmem_inode *inode, uint64_t start,
+				     uint64_t end)
+{
+	uint32_t i;
+	int ret;
+
+	if (gmem_platform(inode) != GM_VM_SNP)
+		return 0;
+	for (i = rmap_first_after(&inode->folios, start);
+	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
+	     i++) {
+		const struct rmap_run *r = &inode->folios.r_runs[i];
+		uint64_t s = r->start > start ? r->start : start;
+		uint64_t e = r->end < end ? r->end : end;
+		uint64_t idx;
+
+		if (!(r->val & GM_FOLIO_UPTODATE))
+			continue;
+		for (idx = s; idx < e; idx++) {
+			ret = gm_page_prepare_dense(h, inode, idx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 /* The arch make-shared hook (SNP: RMP back to hypervisor-owned). */
 static void kvm_arch_gmem_make_shared(struct gmem_inode *inode,
 				      uint64_t start, uint64_t end)
@@ -169,6 +202,8 @@ static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 	ret = gm_alloc_may_fail(host_alloc(h));
 	if (!ret)
 		ret = rmap_reserve(&inode->attrs, 2);
+	if (!ret)
+		ret = kvm_gmem_platform_prepare(h, inode, start, end);
 	if (ret) {
 		a->error_offset = a->offset;
 		return ret;
@@ -194,12 +229,12 @@ static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
 	if (!to_private)
 		kvm_arch_gmem_make_shared(inode, start, end);
-	ret = kvm_gmem_platform_convert(h, inode, start, end);
-	/* reserved above: cannot fail */
+	/* prepared above: cannot fail */
+	kvm_gmem_platform_convert(h, inode, start, end);
 	rmap_store(&inode->attrs, start, end, target);
 	inode->nr_conversions++;
 	kvm_gmem_invalidate_end(inode, start, end);
-	return ret;
+	return 0;
 }
 
 long kvm_gmem_ioctl(struct gm_proc *p, struct gm_file *file,

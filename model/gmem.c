@@ -87,6 +87,8 @@ static int kvm_gmem_mark_uptodate(struct gm_host *h, struct gmem_inode *inode,
 	return gm_pages_drop(h, inode, index, index + 1);
 }
 
+static int gmem_truncate_prepare(struct gmem_inode *inode, uint64_t start,
+				 uint64_t end);
 static int gmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
 			       uint64_t start, uint64_t end);
 
@@ -185,7 +187,7 @@ int shmem_fault(struct gm_host *h, struct gmem_inode *inode, uint64_t pgoff)
 int shmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
 			 uint64_t start, uint64_t end)
 {
-	int ret = rmap_reserve(&inode->folios, 1);
+	int ret = gmem_truncate_prepare(inode, start, end);
 
 	if (ret)
 		return ret;
@@ -343,15 +345,36 @@ void kvm_gmem_invalidate_end(struct gmem_inode *inode, uint64_t start,
 /* ---- fallocate ---- */
 
 /*
+ * Reserve everything gmem_truncate_range() may allocate so that it cannot
+ * fail half way (the kernel's truncation cannot fail): each erase splits
+ * at most one run, each orphaned pin adds at most two.
+ */
+static int gmem_truncate_prepare(struct gmem_inode *inode, uint64_t start,
+				 uint64_t end)
+{
+	uint64_t npinned = rmap_count(&inode->pins, start, end);
+	int ret;
+
+	if (npinned > UINT32_MAX / 4)
+		return -ENOMEM;
+	ret = rmap_reserve(&inode->folios, 1);
+	if (!ret)
+		ret = rmap_reserve(&inode->pins, 1);
+	if (!ret && npinned)
+		ret = rmap_reserve(&inode->orphan_pins, 2 * (uint32_t)npinned);
+	return ret;
+}
+
+/*
  * truncate_inode_pages_range() for whole pages: unmap every host PTE, then
  * drop the folios and their contents.  Pins on a removed folio keep it
- * alive outside the page cache (orphaned) until unpinned.
+ * alive outside the page cache (orphaned) until unpinned.  Cannot fail
+ * after gmem_truncate_prepare().
  */
 static int gmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
 			       uint64_t start, uint64_t end)
 {
 	uint32_t i;
-	int ret;
 
 	unmap_mapping_range(h, inode, start, end);
 	for (i = rmap_first_after(&inode->pins, start);
@@ -365,18 +388,12 @@ static int gmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
 			uint64_t old = 0;
 
 			rmap_lookup(&inode->orphan_pins, idx, &old);
-			ret = rmap_store(&inode->orphan_pins, idx, idx + 1,
-					 old + r->val);
-			if (ret)
-				return ret;
+			rmap_store(&inode->orphan_pins, idx, idx + 1,
+				   old + r->val);
 		}
 	}
-	ret = rmap_erase(&inode->pins, start, end);
-	if (ret)
-		return ret;
-	ret = rmap_erase(&inode->folios, start, end);
-	if (ret)
-		return ret;
+	rmap_erase(&inode->pins, start, end);
+	rmap_erase(&inode->folios, start, end);
 	return gm_pages_drop(h, inode, start, end);
 }
 
@@ -387,13 +404,7 @@ int kvm_gmem_punch_hole(struct gm_host *h, struct gmem_inode *inode,
 	uint64_t end = ((uint64_t)offset + (uint64_t)len) >> PAGE_SHIFT;
 	int ret;
 
-	/*
-	 * Reserve what the truncation below may need so that it cannot fail
-	 * half way: each erase splits at most one run in two.
-	 */
-	ret = rmap_reserve(&inode->folios, 1);
-	if (!ret)
-		ret = rmap_reserve(&inode->pins, 1);
+	ret = gmem_truncate_prepare(inode, start, end);
 	if (ret)
 		return ret;
 

@@ -409,14 +409,16 @@ long gm_write(struct gm_proc *p, int fd, const void *buf, size_t len)
 
 long gm_pread(struct gm_proc *p, int fd, void *buf, size_t len, int64_t off)
 {
-	struct gm_file *file = fget(p, fd);
+	struct gm_file *file;
 
 	(void)buf;
 	(void)len;
-	if (!file)
-		return -EBADF;
+	/* ksys_pread64(): the position before the fd */
 	if (off < 0)
 		return -EINVAL;
+	file = fget(p, fd);
+	if (!file)
+		return -EBADF;
 	if (file->f_kind == GM_FILE_NULL || file->f_kind == GM_FILE_MEMFD)
 		return 0;
 	return -ESPIPE;
@@ -425,13 +427,14 @@ long gm_pread(struct gm_proc *p, int fd, void *buf, size_t len, int64_t off)
 long gm_pwrite(struct gm_proc *p, int fd, const void *buf, size_t len,
 	       int64_t off)
 {
-	struct gm_file *file = fget(p, fd);
+	struct gm_file *file;
 
 	(void)buf;
-	if (!file)
-		return -EBADF;
 	if (off < 0)
 		return -EINVAL;
+	file = fget(p, fd);
+	if (!file)
+		return -EBADF;
 	if (file->f_kind == GM_FILE_NULL || file->f_kind == GM_FILE_MEMFD)
 		return (long)len;
 	return -ESPIPE;
@@ -455,12 +458,14 @@ int64_t gm_lseek(struct gm_proc *p, int fd, int64_t off, int whence)
 /* kvm_gmem_setattr() rejects every attribute change. */
 int gm_ftruncate(struct gm_proc *p, int fd, int64_t len)
 {
-	struct gm_file *file = fget(p, fd);
+	struct gm_file *file;
 
-	if (!file)
-		return -EBADF;
+	/* do_sys_ftruncate(): the length before the fd */
 	if (len < 0)
 		return -EINVAL;
+	file = fget(p, fd);
+	if (!file)
+		return -EBADF;
 	if (file->f_kind == GM_FILE_MEMFD) {
 		struct gmem_inode *inode = file->private_data;
 		uint64_t pages = ((uint64_t)len + PAGE_SIZE - 1) >> PAGE_SHIFT;

@@ -214,6 +214,8 @@ int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end);
 void gm_pages_destroy(struct gm_host *h, struct gmem_inode *inode);
 uint32_t gm_pages_nr(const struct gmem_inode *inode);
+int gm_page_prepare_dense(struct gm_host *h, struct gmem_inode *inode,
+			  uint64_t index);
 int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
 		     uint64_t index);
 bool gm_pages_find_stale(const struct gmem_inode *inode, uint64_t *bad);

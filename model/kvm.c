@@ -181,8 +181,9 @@ static long kvm_check_extension(struct gm_host *h, struct kvm *kvm,
 	case KVM_CAP_USER_MEMORY2:
 	case KVM_CAP_MEMORY_FAULT_INFO:
 	case KVM_CAP_GUEST_MEMFD:
-	case KVM_CAP_READONLY_MEM:
 		return 1;
+	case KVM_CAP_READONLY_MEM:
+		return kvm ? kvm_arch_has_readonly_mem(kvm) : 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
 	case KVM_CAP_MULTI_ADDRESS_SPACE:
@@ -513,7 +514,7 @@ static int kvm_set_memory_region(struct gm_proc *p, struct kvm *kvm,
 					      base_gfn + npages))
 			return -EEXIST;
 		if (base_gfn != old->base_gfn &&
-		    base_gfn + npages > kvm_mmu_max_gfn(h))
+		    base_gfn + npages - 1 > kvm_mmu_max_gfn(h))
 			return -EINVAL;
 		return kvm_modify_memslot(h, kvm, old, base_gfn, mem->flags);
 	}
@@ -544,7 +545,7 @@ static int kvm_set_memory_region(struct gm_proc *p, struct kvm *kvm,
 			r = -EINVAL;
 			goto out_unbind;
 		}
-	} else if (base_gfn + npages > kvm_mmu_max_gfn(h)) {
+	} else if (base_gfn + npages - 1 > kvm_mmu_max_gfn(h)) {
 		r = -EINVAL;
 		goto out_unbind;
 	}
@@ -718,7 +719,9 @@ long kvm_vm_ioctl(struct gm_proc *p, struct gm_file *file, unsigned long cmd,
 			return -EINVAL;
 		return kvm_set_memory_region(p, kvm, &mem);
 	case KVM_SET_MEMORY_ATTRIBUTES:
-		if (!h->vm_attributes || kvm_gmem_in_place(h))
+		/* x86 only; per-file mode turns it off */
+		if (!h->vm_attributes || kvm_gmem_in_place(h) ||
+		    kvm_is_arm64(kvm))
 			return -ENOTTY;
 		if (!arg)
 			return -EFAULT;

@@ -211,10 +211,7 @@ int gm_mmap(struct gm_proc *p, uint64_t len, int prot, int flags, int fd,
 			return -ENOMEM;
 		if (!PAGE_ALIGNED(hint))
 			return -EINVAL;
-		/* security_mmap_addr() without CAP_SYS_RAWIO */
-		if (hint < GM_MMAP_MIN_ADDR)
-			return -EPERM;
-		start = hint;
+		start = hint;	/* root passes security_mmap_addr() */
 	} else {
 		ret = get_unmapped_area(p, len, &start);
 		if (ret)
@@ -441,7 +438,8 @@ void gm_proc_unmap_all(struct gm_proc *p)
 
 /*
  * unmap_mapping_range(): drop the PTEs of file indices [start, end) of
- * @inode in every process.
+ * @inode in every process.  Zapping a VMA's range runs the mmu notifiers,
+ * so KVM drops stage-2 mappings made through those addresses too.
  */
 void unmap_mapping_range(struct gm_host *h, struct gmem_inode *inode,
 			 uint64_t start, uint64_t end)
@@ -451,8 +449,19 @@ void unmap_mapping_range(struct gm_host *h, struct gmem_inode *inode,
 
 	for (p = h->procs; p; p = p->next) {
 		for (vma = p->vmas; vma; vma = vma->next) {
+			uint64_t nr = (vma->vm_end - vma->vm_start) >>
+				      PAGE_SHIFT;
+			uint64_t s, e;
+
 			if (vma_inode(vma) != inode)
 				continue;
+			s = start > vma->vm_pgoff ? start : vma->vm_pgoff;
+			e = end < vma->vm_pgoff + nr ? end : vma->vm_pgoff + nr;
+			if (s >= e)
+				continue;
+			kvm_mmu_notifier_invalidate(
+				p, vma->vm_start + ((s - vma->vm_pgoff) << PAGE_SHIFT),
+				vma->vm_start + ((e - vma->vm_pgoff) << PAGE_SHIFT));
 			/*
 			 * A PTE run is clipped to one VMA's index span, and an
 			 * erase inside a run splits it; the reservation keeps

@@ -5,6 +5,8 @@
  * DUPLICATED from include/uapi/linux/kvm.h (Linux 6.18) so that neither the
  * model nor the kernel backend depends on the installed headers (Debian 12
  * ships 6.1, which predates guest_memfd).  Keep in sync with the kernel.
+ * Items of in-flight series are marked PROPOSED with their series: their
+ * numbers may still change.
  * Struct layouts and ioctl numbers are checked by static asserts below.
  */
 #ifndef GMEM_UAPI_H
@@ -62,7 +64,8 @@ struct kvm_create_guest_memfd {
 };
 
 /*
- * In-place conversion series (Ackerley Tng, v8, QUEUED in linux-next):
+ * PROPOSED: in-place conversion series (Ackerley Tng, v8, QUEUED in
+ * linux-next):
  * KVM_SET_MEMORY_ATTRIBUTES2 is issued on the guest_memfd fd.  Same number
  * byte as the VM-level ioctl, read/write, 128 bytes.  Profile `inplace`.
  */
@@ -152,7 +155,7 @@ struct kvm_memory_attributes2 {
 #define KVM_CAP_VM_TYPES 235
 #define KVM_CAP_PRE_FAULT_MEMORY 236
 #define KVM_CAP_GUEST_MEMFD_FLAGS 244
-/* in-place series: the number moved between revisions (245/248/249) */
+/* PROPOSED (in-place series): moved between revisions (245/248/249) */
 #define KVM_CAP_GUEST_MEMFD_MEMORY_ATTRIBUTES 249
 
 /* x86 VM types (arch/x86/include/uapi/asm/kvm.h) */
