@@ -50,6 +50,7 @@ SEEDS		?= 10000
 DIFF_OPS	?= 200
 DIFF_BATCH	?= 500
 TEST_DIFF_SEEDS	:= 300
+TEST_INV_SEEDS	:= 300
 COVERAGE_MIN	?= 90
 
 # The kernel steps run when this device is a character device we can read
@@ -178,7 +179,7 @@ $(CLI_SRC) tests/test_main.c $(FUZZ_TARGET_SRC) $(FUZZ_MAIN_SRC):
 
 .PHONY: all test check test-inputs test-unit test-replay test-kernel \
 	test-fuzz-replay replay demo coverage coverage-run fuzz fuzz-run \
-	bench difftest format format-check clean help FORCE
+	bench difftest invariants format format-check clean help FORCE
 
 all: $(CLI)
 
@@ -216,9 +217,10 @@ test-unit:
 	@$(SAN_ENV) $(BUILD)/asan/gmemtest
 
 test-replay:
-	@echo "==> test [4/6] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE)"
+	@echo "==> test [4/6] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace traces with check after every op"
 	@$(MAKE) --no-print-directory $(CLI)
-	$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	@$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	@bash scripts/difftest.sh -p inplace $(CLI) $(TEST_INV_SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
 
 test-kernel:
 	@if $(KVM_USABLE); then \
@@ -282,6 +284,11 @@ bench:
 	@$(MAKE) --no-print-directory $(CLI)
 	$(CLI) bench
 
+# Invariant campaign: random inplace traces, `check -> ok` after every op.
+invariants:
+	@$(MAKE) --no-print-directory $(CLI)
+	bash scripts/difftest.sh -p inplace $(CLI) $(SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
+
 difftest:
 	@if ! $(KVM_USABLE); then \
 		echo "gmemsim: make difftest needs a usable $(KVM_DEV) (missing or not read/write here)" >&2; \
@@ -309,6 +316,7 @@ help:
 	@echo "make coverage           gcov flavour: suites + corpus, gcovr report, fail < $(COVERAGE_MIN)% of model/ lines"
 	@echo "make fuzz [FUZZ_SECONDS=$(FUZZ_SECONDS)]  AFL++ campaign on tests/fuzz/fuzz_trace.c, fail on crashes"
 	@echo "make difftest [SEEDS=$(SEEDS)]  gmemsim diff over SEEDS random traces (needs /dev/kvm)"
+	@echo "make invariants [SEEDS=$(SEEDS)] SEEDS random inplace traces, check after every op"
 	@echo "make bench              $(CLI) bench"
 	@echo "make replay             corpus replay on the model (no dependency step)"
 	@echo "make format | format-check | clean"

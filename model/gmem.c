@@ -554,6 +554,8 @@ int kvm_gmem_bind(struct gm_proc *p, struct kvm *kvm,
 	ret = rmap_store(&f->bindings, start, end, (uintptr_t)slot);
 	if (ret)
 		return ret;
+	if (end > gmem_nr_pages(inode))
+		inode->bound_past_eof = true;
 	slot->gmem.file = f;
 	slot->gmem.pgoff = start;
 	if (kvm_gmem_supports_mmap(inode))

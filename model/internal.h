@@ -110,6 +110,8 @@ struct gmem_inode {
 	struct rmap attrs;
 	uint64_t nr_conversions;
 	uint64_t nr_make_shared;
+	/* a binding wrapped past EOF (6.18 loff_t overflow in bind) */
+	bool bound_past_eof;
 	struct gmem_file *gmem_file_list;
 	struct gmem_inode *next;
 };

@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# difftest.sh [-k] GMEMSIM SEEDS OPS DIR [BATCH]
+# difftest.sh [-k] [-p PROFILE] GMEMSIM SEEDS OPS DIR [BATCH]
 #
 # Differential campaign: for seeds 1..SEEDS, generate
 # `GMEMSIM gen random --seed S --ops OPS` into DIR/seeds-FIRST-LAST/ (BATCH
 # traces per directory, default 500) and run `GMEMSIM diff` over each batch.
-# A batch that diverges is kept for inspection; passing batches are deleted
+# With -p PROFILE the traces are `gen random --profile=PROFILE` (model-only
+# ops, `check -> ok` after every op) and each batch is replayed on the
+# model instead: an invariant campaign.
+# A batch that fails is kept for inspection; passing batches are deleted
 # unless -k is given.  With more than one batch, a total line follows:
 #     difftest: N passed, N failed, N skipped
+# (replay counts expectations, diff counts traces).
 # Exits non-zero when any batch failed or its summary line is missing.
 set -euo pipefail
 
-keep=0
-if [ "${1:-}" = "-k" ]; then
-	keep=1
-	shift
-fi
+keep=0 profile=""
+while [ "$#" -gt 0 ]; do
+	case "$1" in
+	-k) keep=1; shift ;;
+	-p) profile=${2:-}; shift 2 ;;
+	*) break ;;
+	esac
+done
 if [ "$#" -lt 4 ] || [ "$#" -gt 5 ]; then
-	echo "usage: $0 [-k] GMEMSIM SEEDS OPS DIR [BATCH]" >&2
+	echo "usage: $0 [-k] [-p PROFILE] GMEMSIM SEEDS OPS DIR [BATCH]" >&2
 	exit 2
+fi
+if [ -n "$profile" ]; then
+	gen_extra=(--profile="$profile") run=replay
+else
+	gen_extra=() run=diff
 fi
 gmemsim=$1 seeds=$2 ops=$3 dir=$4 batch=${5:-500}
 
@@ -32,7 +44,7 @@ done
 
 mkdir -p "$dir"
 passed=0 failed=0 skipped=0 bad_batches=0 batches=0
-re='^diff: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$'
+re="^$run: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped\$"
 
 for ((first = 1; first <= seeds; first += batch)); do
 	last=$((first + batch - 1))
@@ -43,15 +55,18 @@ for ((first = 1; first <= seeds; first += batch)); do
 	echo "difftest: seeds $first..$last, $ops ops each -> $bdir"
 	for ((s = first; s <= last; s++)); do
 		f=$(printf '%s/seed-%05d.trace' "$bdir" "$s")
-		if ! "$gmemsim" gen random --seed "$s" --ops "$ops" >"$f"; then
+		if ! "$gmemsim" gen random --seed "$s" --ops "$ops" \
+			"${gen_extra[@]}" >"$f"; then
 			echo "difftest: '$gmemsim gen random --seed $s --ops $ops' failed" >&2
 			exit 1
 		fi
 	done
 
-	log="$bdir/diff.log"
+	log="$bdir/$run.log"
 	rc=0
-	"$gmemsim" diff "$bdir"/seed-*.trace 2>&1 | tee "$log" || rc=$?
+	"$gmemsim" "$run" "$bdir"/seed-*.trace >"$log" 2>&1 || rc=$?
+	grep -v "^$run: " "$log" | head -n 20 || true
+	grep -E "$re" "$log" || true
 	batches=$((batches + 1))
 	line=$(grep -E "$re" "$log" | tail -n 1 || true)
 	if [[ "$line" =~ $re ]]; then
@@ -59,7 +74,7 @@ for ((first = 1; first <= seeds; first += batch)); do
 		failed=$((failed + BASH_REMATCH[2]))
 		skipped=$((skipped + BASH_REMATCH[3]))
 	else
-		echo "difftest: no 'diff: N passed, N failed, N skipped' line from seeds $first..$last" >&2
+		echo "difftest: no '$run: N passed, N failed, N skipped' line from seeds $first..$last" >&2
 		rc=1
 	fi
 	if [ "$rc" -ne 0 ]; then

@@ -627,6 +627,13 @@ static void kbe_exec(struct backend *be, const struct trace *t,
 {
 	memset(res, 0, sizeof(*res));
 
+	/* processes are model-only: the backend runs in one process */
+	if (op->code == TOP_FORK || op->code == TOP_EXIT ||
+	    op->proc != TRACE_NO_OBJ) {
+		res->kind = RES_SKIPPED;
+		res->skip_reason = "processes (fork, proc=) are model-only";
+		return;
+	}
 	switch (op->code) {
 	case TOP_VM:
 		kbe_op_vm(be, op, res);

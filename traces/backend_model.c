@@ -24,6 +24,7 @@ enum map_state {
 
 struct model_handle {
 	int fd; /* VM, gmem: fd or -1 */
+	struct gm_proc *proc; /* process (fork); NULL when fork failed */
 	enum map_state map; /* mapping */
 	uint64_t addr, len;
 };
@@ -155,6 +156,34 @@ static void model_close_obj(struct backend *be, const struct trace_op *op,
 		be->h[op->obj].fd = -1;
 }
 
+/*
+ * The process an op runs in: proc=P, or the first one.  NULL when P's
+ * fork failed (the op then answers ESRCH).
+ */
+static struct gm_proc *op_proc(const struct backend *be,
+			       const struct trace_op *op)
+{
+	if (op->proc < 0 || (size_t)op->proc >= be->nr)
+		return be->proc;
+	return be->h[op->proc].proc;
+}
+
+static void model_fork(struct backend *be, const struct trace_op *op,
+		       struct op_result *res)
+{
+	struct gm_proc *parent = be->proc, *child = NULL;
+
+	if (op->obj2 >= 0 && (size_t)op->obj2 < be->nr)
+		parent = be->h[op->obj2].proc;
+	if (!parent) {
+		res->kind = RES_ERRNO;
+		res->err = ESRCH;
+		return;
+	}
+	set_errno_result(res, gm_proc_fork(parent, &child));
+	be->h[op->obj].proc = child;
+}
+
 static void model_mmap(struct backend *be, const struct trace_op *op,
 		       struct op_result *res)
 {
@@ -162,7 +191,13 @@ static void model_mmap(struct backend *be, const struct trace_op *op,
 	uint64_t addr = 0;
 	int ret;
 
-	ret = gm_mmap(be->proc, op->u.mmap.len, op->u.mmap.prot,
+	if (!op_proc(be, op)) {
+		m->map = MAP_NONE;
+		res->kind = RES_ERRNO;
+		res->err = ESRCH;
+		return;
+	}
+	ret = gm_mmap(op_proc(be, op), op->u.mmap.len, op->u.mmap.prot,
 		      op->u.mmap.flags, obj_fd(be, op->obj2), op->u.mmap.offset,
 		      &addr);
 	set_errno_result(res, ret);
@@ -180,6 +215,20 @@ static void model_munmap(struct backend *be, const struct trace_op *op,
 {
 	struct model_handle *m = &be->h[op->obj];
 
+	/* in another process: its copy of the mapping (fork) goes */
+	if (op->proc != TRACE_NO_OBJ) {
+		if (!op_proc(be, op)) {
+			res->kind = RES_ERRNO;
+			res->err = ESRCH;
+		} else if (m->map == MAP_NONE) {
+			res->kind = RES_ERRNO;
+			res->err = EINVAL;
+		} else {
+			set_errno_result(res, gm_munmap(op_proc(be, op),
+							m->addr, m->len));
+		}
+		return;
+	}
 	switch (m->map) {
 	case MAP_NONE:
 		res->kind = RES_ERRNO;
@@ -204,11 +253,18 @@ static void model_access(struct backend *be, const struct trace_op *op,
 	uint8_t byte = op->u.access.byte;
 	int sig = 0, ret;
 
-	if (m->map != MAP_MAPPED) {
+	if (!op_proc(be, op)) {
+		res->kind = RES_ERRNO;
+		res->err = ESRCH;
+		return;
+	}
+	/* the mapping's address; in a child it is what fork copied */
+	if (m->map == MAP_NONE ||
+	    (m->map == MAP_UNMAPPED && op->proc == TRACE_NO_OBJ)) {
 		res->kind = RES_SIGSEGV;
 		return;
 	}
-	ret = gm_host_access(be->proc, m->addr + op->u.access.offset,
+	ret = gm_host_access(op_proc(be, op), m->addr + op->u.access.offset,
 			     write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
 			     &sig);
 	if (ret) {
@@ -435,6 +491,14 @@ static void model_exec(struct backend *be, const struct trace *t,
 		break;
 	case TOP_CHECK:
 		set_errno_result(res, gm_host_check(be->host, stderr));
+		break;
+	case TOP_FORK:
+		model_fork(be, op, res);
+		break;
+	case TOP_EXIT:
+		if (be->h[op->obj].proc)
+			gm_proc_exit(be->h[op->obj].proc);
+		res->kind = RES_OK;
 		break;
 	case TOP_ERROR:
 	default:

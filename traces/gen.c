@@ -10,6 +10,11 @@
  * Generated traces are replayed on the real kernel too, so the generator
  * never asks for a large allocation: an fallocate that could succeed
  * allocates at most 8 MiB, and host accesses touch one page each.
+ *
+ * With --profile=inplace the trace is for the model alone: VMs are mostly
+ * of the confidential types, and conversions, pins, guest accesses, state
+ * queries and forked processes join the mix, each op followed by
+ * `check -> ok` so that any invariant violation fails the replay.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -64,6 +69,9 @@ struct gen {
 	unsigned int nr_vms, nr_gmems, nr_maps;
 	unsigned int slots_bound; /* mask of slot names ever bound */
 	int slot_vm[GEN_SLOT_NAMES]; /* VM of each name's newest binding */
+	bool inplace;		/* profile inplace: model-only ops too */
+	unsigned int nr_procs;	/* processes forked so far */
+	bool proc_live[4];
 };
 
 /* splitmix64 */
@@ -251,7 +259,13 @@ static void gen_vm(struct gen *g)
 	g->vms[i].live = true;
 	g->vms[i].slots = 0;
 	fprintf(g->out, "vm vm%u", g->vms[i].id);
-	if (chance(g, 10)) {
+	if (g->inplace && chance(g, 85)) {
+		static const char *const coco[] = {
+			"sw_protected", "snp", "tdx", "pkvm", "default",
+		};
+
+		fprintf(g->out, " type=%s", PICK(g, coco));
+	} else if (chance(g, 10)) {
 		fprintf(g->out, " type=default");
 	} else if (chance(g, 12)) {
 		fprintf(g->out, " type=%s", PICK(g, types));
@@ -447,6 +461,8 @@ static void gen_munmap(struct gen *g)
 }
 
 /* read/write: the offset must lie inside the mapping (rounded to pages). */
+static const char *gen_proc_key(struct gen *g, char *buf, size_t len);
+
 static bool gen_access(struct gen *g, bool write)
 {
 	const struct gen_map *m = &g->maps[pick_map(g)];
@@ -475,6 +491,8 @@ static bool gen_access(struct gen *g, bool write)
 		fmt_num(g, off, buf, sizeof(buf)));
 	if (write && chance(g, 80))
 		fprintf(g->out, " byte=0x%02x", (unsigned int)rnd(g, 256));
+	if (g->inplace)
+		fputs(gen_proc_key(g, buf, sizeof(buf)), g->out);
 	fputc('\n', g->out);
 	return true;
 }
@@ -598,6 +616,110 @@ static void gen_attributes(struct gen *g)
 		chance(g, 50) ? "private" : "shared");
 }
 
+/* ---- profile inplace: model-only ops ---- */
+
+static const char *gen_proc_key(struct gen *g, char *buf, size_t len)
+{
+	unsigned int p;
+
+	buf[0] = '\0';
+	if (!g->nr_procs || chance(g, 60))
+		return buf;
+	p = (unsigned int)rnd(g, g->nr_procs);
+	snprintf(buf, len, " proc=p%u", p);
+	return buf;
+}
+
+static void gen_convert(struct gen *g)
+{
+	const struct gen_gmem *f = &g->gmems[pick_gmem(g)];
+	uint64_t off, len;
+	char b1[32], b2[32];
+
+	if (chance(g, 85)) {
+		off = page_below(g, f->size);
+		len = chance(g, 50) ? GEN_PAGE :
+				      page_below(g, f->size - off) + GEN_PAGE;
+	} else {
+		off = pick_offset(g, f->size);
+		len = pick_len(g, f->size);
+	}
+	fprintf(g->out, "convert g%u %s+%s %s\n", f->id,
+		fmt_num(g, off, b1, sizeof(b1)),
+		fmt_num(g, len, b2, sizeof(b2)),
+		chance(g, 50) ? "private" : "shared");
+}
+
+static void gen_pin(struct gen *g)
+{
+	const struct gen_gmem *f = &g->gmems[pick_gmem(g)];
+	char b[32];
+
+	fprintf(g->out, "%s g%u %s\n", chance(g, 55) ? "pin" : "unpin", f->id,
+		fmt_num(g, chance(g, 90) ? page_below(g, f->size) :
+					   pick_offset(g, f->size),
+			b, sizeof(b)));
+}
+
+static void gen_guest(struct gen *g)
+{
+	unsigned int vm = (unsigned int)pick_vm(g);
+	/* slots sit at multiples of 2 MiB: mostly aim at their first pages */
+	uint64_t gpa = rnd(g, 16) * (2ULL << 20) +
+		       (chance(g, 60) ? rnd(g, 4) * GEN_PAGE :
+					page_below(g, 2ULL << 20)) +
+		       rnd(g, GEN_PAGE);
+	static const char *const acc[] = { "r", "w", "x" };
+	static const char *const intent[] = { "", " private", " shared" };
+	char b[32];
+
+	const char *a = PICK(g, acc);
+
+	fprintf(g->out, "guest vm%u %s %s%s", g->vms[vm].id,
+		fmt_num(g, gpa, b, sizeof(b)), a, PICK(g, intent));
+	if (!strcmp(a, "w"))
+		fprintf(g->out, " byte=%u", (unsigned int)rnd(g, 256));
+	fputc('\n', g->out);
+}
+
+static void gen_state(struct gen *g)
+{
+	const struct gen_gmem *f = &g->gmems[pick_gmem(g)];
+	uint64_t off = page_below(g, f->size);
+	char b1[32], b2[32];
+
+	fprintf(g->out, "state g%u %s+%s\n", f->id,
+		fmt_num(g, off, b1, sizeof(b1)),
+		fmt_num(g, chance(g, 90) ? page_below(g, f->size - off) +
+						   GEN_PAGE :
+					   pick_len(g, f->size),
+			b2, sizeof(b2)));
+}
+
+static void gen_proc(struct gen *g)
+{
+	unsigned int p;
+
+	if (g->nr_procs < 4 && (chance(g, 70) || !g->nr_procs)) {
+		p = g->nr_procs++;
+		g->proc_live[p] = true;
+		fprintf(g->out, "fork p%u\n", p);
+		return;
+	}
+	p = (unsigned int)rnd(g, g->nr_procs);
+	g->proc_live[p] = false;
+	fprintf(g->out, "exit p%u\n", p);
+}
+
+static void gen_poison(struct gen *g)
+{
+	const struct gen_gmem *f = &g->gmems[pick_gmem(g)];
+	char b[32];
+
+	fprintf(g->out, "poison g%u %s\n", f->id,
+		fmt_num(g, page_below(g, f->size), b, sizeof(b)));
+}
+
 enum gen_op {
 	GEN_VM,
 	GEN_GMEM,
@@ -610,7 +732,22 @@ enum gen_op {
 	GEN_MEMSLOT,
 	GEN_MEMSLOT_DELETE,
 	GEN_ATTRIBUTES,
-	GEN_NR_OPS
+	GEN_NR_OPS,
+	/* profile inplace only */
+	GEN_CONVERT = GEN_NR_OPS,
+	GEN_PIN,
+	GEN_GUEST,
+	GEN_STATE,
+	GEN_PROC,
+	GEN_POISON,
+	GEN_NR_ALL
+};
+
+/* Percent weights of the inplace extras, taken before the base mix. */
+static const unsigned int gen_inplace_weights[GEN_NR_ALL - GEN_NR_OPS] = {
+	[GEN_CONVERT - GEN_NR_OPS] = 22, [GEN_PIN - GEN_NR_OPS] = 5,
+	[GEN_GUEST - GEN_NR_OPS] = 14,	 [GEN_STATE - GEN_NR_OPS] = 3,
+	[GEN_PROC - GEN_NR_OPS] = 2,	 [GEN_POISON - GEN_NR_OPS] = 1,
 };
 
 /* Percent weights; they sum to 100. */
@@ -627,6 +764,14 @@ static enum gen_op pick_op(struct gen *g)
 {
 	unsigned int r = (unsigned int)rnd(g, 100), i;
 
+	if (g->inplace) {
+		for (i = GEN_NR_OPS; i < GEN_NR_ALL; i++) {
+			if (r < gen_inplace_weights[i - GEN_NR_OPS])
+				return i;
+			r -= gen_inplace_weights[i - GEN_NR_OPS];
+		}
+		r = (unsigned int)rnd(g, 100);
+	}
 	for (i = 0; i < GEN_NR_OPS; i++) {
 		if (r < gen_weights[i])
 			return i;
@@ -642,7 +787,8 @@ static void gen_one(struct gen *g)
 
 	/* what the op needs first: mostly live objects, always some */
 	need_gmem = op != GEN_VM && op != GEN_MEMSLOT && op != GEN_ATTRIBUTES &&
-		    op != GEN_MEMSLOT_DELETE;
+		    op != GEN_MEMSLOT_DELETE && op != GEN_GUEST &&
+		    op != GEN_PROC;
 	need_map = op == GEN_READ || op == GEN_WRITE || op == GEN_MUNMAP;
 	if (!g->nr_vms || (!any_live(g, g->nr_vms, vm_live) && chance(g, 80)))
 		op = GEN_VM;
@@ -688,11 +834,31 @@ static void gen_one(struct gen *g)
 	case GEN_MEMSLOT_DELETE:
 		gen_memslot_delete(g);
 		break;
+	case GEN_CONVERT:
+		gen_convert(g);
+		break;
+	case GEN_PIN:
+		gen_pin(g);
+		break;
+	case GEN_GUEST:
+		gen_guest(g);
+		break;
+	case GEN_STATE:
+		gen_state(g);
+		break;
+	case GEN_PROC:
+		gen_proc(g);
+		break;
+	case GEN_POISON:
+		gen_poison(g);
+		break;
 	case GEN_ATTRIBUTES:
 	default:
 		gen_attributes(g);
 		break;
 	}
+	if (g->inplace)
+		fprintf(g->out, "check -> ok\n");
 }
 
 int trace_gen_random(FILE *out, uint64_t seed, unsigned long nr_ops,
@@ -704,10 +870,13 @@ int trace_gen_random(FILE *out, uint64_t seed, unsigned long nr_ops,
 	memset(&g, 0, sizeof(g));
 	g.out = out;
 	g.state = seed;
-	fprintf(out, "# gmemsim gen random --seed %" PRIu64 " --ops %lu\n",
-		seed, nr_ops);
-	fprintf(out, "gmemtrace 1 profile=%s vm_types=default\n",
-		profile ? profile : "mainline");
+	g.inplace = profile && !strcmp(profile, "inplace");
+	fprintf(out, "# gmemsim gen random --seed %" PRIu64 " --ops %lu%s%s\n",
+		seed, nr_ops, profile ? " --profile=" : "",
+		profile ? profile : "");
+	fprintf(out, "gmemtrace 1 profile=%s vm_types=%s\n",
+		profile ? profile : "mainline",
+		g.inplace ? "default,sw_protected,snp,tdx,pkvm" : "default");
 	for (i = 0; i < nr_ops; i++)
 		gen_one(&g);
 	if (fflush(out) || ferror(out))

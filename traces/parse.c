@@ -50,6 +50,8 @@ static const char *const opcode_names[TOP_MAX] = {
 	[TOP_POISON] = "poison",
 	[TOP_STATE] = "state",
 	[TOP_CHECK] = "check",
+	[TOP_FORK] = "fork",
+	[TOP_EXIT] = "exit",
 };
 
 const char *trace_opcode_name(enum trace_opcode code)
@@ -64,6 +66,7 @@ static const char *const obj_kind_names[] = {
 	[TOBJ_GMEM] = "a guest_memfd",
 	[TOBJ_MAP] = "a mapping",
 	[TOBJ_SLOT] = "a memslot",
+	[TOBJ_PROC] = "a process",
 };
 
 /* ---- flag words ---- */
@@ -778,6 +781,11 @@ static int op_mmap(struct parser *p, struct trace_op *op, char **arg, int n)
 			have_prot = true;
 			if (parse_prot(p, val, &op->u.mmap.prot))
 				return -EINVAL;
+		} else if (val && !strcmp(arg[i], "proc")) {
+			if (op->proc != TRACE_NO_OBJ)
+				return dup_key(p, "mmap", "proc");
+			if (lookup_obj(p, val, TOBJ_PROC, &op->proc))
+				return -EINVAL;
 		} else if (!val) {
 			if (have_flags)
 				return dup_key(p, "mmap", "shared/private");
@@ -793,13 +801,59 @@ static int op_mmap(struct parser *p, struct trace_op *op, char **arg, int n)
 	return 0;
 }
 
+/* proc=P on an op that works on a mapping: run it in process P */
+static int parse_proc_key(struct parser *p, const char *op_name,
+			  struct trace_op *op, char *arg)
+{
+	char *val = split_key(arg);
+
+	if (!val || strcmp(arg, "proc"))
+		return unknown_arg(p, op_name, arg, val);
+	if (op->proc != TRACE_NO_OBJ)
+		return dup_key(p, op_name, "proc");
+	return lookup_obj(p, val, TOBJ_PROC, &op->proc);
+}
+
 static int op_munmap(struct parser *p, struct trace_op *op, char **arg, int n)
 {
-	if (need_args(p, "munmap", n, 1, "munmap MAP") ||
+	int i;
+
+	if (need_args(p, "munmap", n, 1, "munmap MAP [proc=P]") ||
 	    lookup_obj(p, arg[0], TOBJ_MAP, &op->obj))
 		return -EINVAL;
+	for (i = 1; i < n; i++)
+		if (parse_proc_key(p, "munmap", op, arg[i]))
+			return -EINVAL;
+	return 0;
+}
+
+/* fork P [from=Q]: a child of Q (default: the first process) */
+static int op_fork(struct parser *p, struct trace_op *op, char **arg, int n)
+{
+	char *val;
+	int i;
+
+	if (need_args(p, "fork", n, 1, "fork PROC [from=PROC]"))
+		return -EINVAL;
+	for (i = 1; i < n; i++) {
+		val = split_key(arg[i]);
+		if (!val || strcmp(arg[i], "from"))
+			return unknown_arg(p, "fork", arg[i], val);
+		if (op->obj2 != TRACE_NO_OBJ)
+			return dup_key(p, "fork", "from");
+		if (lookup_obj(p, val, TOBJ_PROC, &op->obj2))
+			return -EINVAL;
+	}
+	return bind_name(p, arg[0], TOBJ_PROC);
+}
+
+static int op_exit(struct parser *p, struct trace_op *op, char **arg, int n)
+{
+	if (need_args(p, "exit", n, 1, "exit PROC") ||
+	    lookup_obj(p, arg[0], TOBJ_PROC, &op->obj))
+		return -EINVAL;
 	if (n > 1)
-		return unknown_arg(p, "munmap", arg[1], NULL);
+		return unknown_arg(p, "exit", arg[1], NULL);
 	return 0;
 }
 
@@ -837,6 +891,11 @@ static int op_access(struct parser *p, struct trace_op *op, char **arg, int n)
 		return -EINVAL;
 	op->u.access.byte = 0xa5;
 	for (i = 2; i < n; i++) {
+		if (!strncmp(arg[i], "proc=", 5)) {
+			if (parse_proc_key(p, name, op, arg[i]))
+				return -EINVAL;
+			continue;
+		}
 		val = split_key(arg[i]);
 		if (!write || !val || strcmp(arg[i], "byte"))
 			return unknown_arg(p, name, arg[i], val);
@@ -1062,6 +1121,7 @@ static const op_parse_fn op_parsers[TOP_MAX] = {
 	[TOP_GUEST] = op_guest,	    [TOP_PIN] = op_page,
 	[TOP_UNPIN] = op_page,	    [TOP_POISON] = op_page,
 	[TOP_STATE] = op_state,	    [TOP_CHECK] = op_check,
+	[TOP_FORK] = op_fork,	    [TOP_EXIT] = op_exit,
 };
 
 /* ---- expectations ---- */
@@ -1428,6 +1488,7 @@ static int parse_op_line(struct parser *p, char *s)
 	op.thread = -1;
 	op.obj = TRACE_NO_OBJ;
 	op.obj2 = TRACE_NO_OBJ;
+	op.proc = TRACE_NO_OBJ;
 	p->bind.active = false;
 
 	line = strdup_checked(p, s);

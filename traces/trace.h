@@ -39,6 +39,8 @@ enum trace_opcode {
 	TOP_POISON,
 	TOP_STATE,
 	TOP_CHECK,
+	TOP_FORK,		/* extension: a process forked from another */
+	TOP_EXIT,		/* extension: the process exits */
 	TOP_MAX
 };
 
@@ -49,6 +51,7 @@ enum trace_obj_kind {
 	TOBJ_GMEM,
 	TOBJ_MAP,
 	TOBJ_SLOT,
+	TOBJ_PROC,		/* a process made by fork */
 };
 
 struct trace_obj {
@@ -136,6 +139,8 @@ struct trace_op {
 	 * gmem=; the memslot's VM is objs[obj].vm).
 	 */
 	int obj2;
+	/* proc=P: a TOBJ_PROC, or TRACE_NO_OBJ for the first process */
+	int proc;
 
 	union {
 		struct {
