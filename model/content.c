@@ -241,12 +241,21 @@ int gm_page_write(struct gm_host *h, struct gmem_inode *inode,
 }
 
 /*
- * SNP-style ciphertext: every byte of the page XORed with a pattern byte
- * that is never zero, so no byte keeps its old value.
+ * SNP-style ciphertext: each byte becomes a pseudo-random function of
+ * (index, offset, epoch), flipped in its top bit where it would equal the
+ * old value, so no byte keeps its value across a conversion and a page
+ * converted twice does not come back.
  */
-static uint8_t gm_scramble_byte(unsigned int off)
+static uint8_t gm_scramble_byte(uint64_t index, unsigned int off,
+				uint64_t epoch, uint8_t old)
 {
-	return 0x80 | (uint8_t)((off * 0x3b) ^ 0x25);
+	uint64_t z = (index << 12 | off) ^ (epoch * 0x9e3779b97f4a7c15ULL);
+	uint8_t b;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	b = (uint8_t)(z ^ (z >> 31));
+	return b == old ? b ^ 0x80 : b;
 }
 
 /* Give @index a full 4 KiB buffer (contents unchanged); 0 or -ENOMEM. */
@@ -272,7 +281,7 @@ int gm_page_prepare_dense(struct gm_host *h, struct gmem_inode *inode,
 }
 
 int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
-		     uint64_t index)
+		     uint64_t index, uint64_t epoch)
 {
 	struct gm_page_data *pd;
 	unsigned int off;
@@ -283,7 +292,8 @@ int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
 		return ret;
 	pd = gm_page_lookup(inode, index);
 	for (off = 0; off < PAGE_SIZE; off++)
-		pd->full[off] ^= gm_scramble_byte(off);
+		pd->full[off] = gm_scramble_byte(index, off, epoch,
+						 pd->full[off]);
 	return 0;
 }
 

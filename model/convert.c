@@ -89,9 +89,9 @@ static enum gm_vm_type gmem_platform(const struct gmem_inode *inode)
  * What the platform does to the contents of populated pages on conversion
  * (§6.1.9; issue 4 item 5): SW_PROTECTED and pKVM preserve them; TDX hands
  * back zeroed pages on to-shared (page removal clears them) and after the
- * guest re-accepts on to-private; SNP exposes ciphertext, modelled as the
- * old bytes XORed with a fixed never-zero pattern so a reader can tell the
- * difference and never sees the old value.
+ * guest re-accepts on to-private; SNP exposes ciphertext, modelled as a
+ * pseudo-random pattern per (page, offset, conversion) that never equals
+ * the old byte (gm_page_scramble()).
  */
 static int kvm_gmem_platform_convert(struct gm_host *h,
 				     struct gmem_inode *inode, uint64_t start,
@@ -120,7 +120,8 @@ static int kvm_gmem_platform_convert(struct gm_host *h,
 			continue;
 		}
 		for (idx = s; idx < e; idx++) {
-			ret = gm_page_scramble(h, inode, idx);
+			ret = gm_page_scramble(h, inode, idx,
+					       inode->nr_conversions);
 			if (ret)
 				return ret;
 		}

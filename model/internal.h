@@ -219,7 +219,7 @@ uint32_t gm_pages_nr(const struct gmem_inode *inode);
 int gm_page_prepare_dense(struct gm_host *h, struct gmem_inode *inode,
 			  uint64_t index);
 int gm_page_scramble(struct gm_host *h, struct gmem_inode *inode,
-		     uint64_t index);
+		     uint64_t index, uint64_t epoch);
 bool gm_pages_find_stale(const struct gmem_inode *inode, uint64_t *bad);
 
 /* gmem.c */
