@@ -86,9 +86,9 @@ FUZZ_MAIN_SRC	:= tests/fuzz/replay_main.c
 FUZZ_DICT	:= tests/fuzz/trace.dict
 
 CORPUS		:= $(sort $(wildcard traces/corpus/*.trace))
-# Traces of model-only semantics (other VM types, guest faults, poison)
-# start with model_; the kernel backend runs the rest.
-KERNEL_CORPUS	:= $(filter-out traces/corpus/model_%,$(CORPUS))
+# Traces of model-only semantics start with model_ (other VM types, guest
+# faults, poison) or inplace_ (profile inplace); the kernel runs the rest.
+KERNEL_CORPUS	:= $(filter-out traces/corpus/model_% traces/corpus/inplace_%,$(CORPUS))
 DEMO_TRACE	:= traces/demo.trace
 # Every trace anywhere under traces/ seeds the fuzzers.
 SEED_TRACES	:= $(sort $(shell find traces -name '*.trace' -type f 2>/dev/null))
