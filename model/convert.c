@@ -86,6 +86,33 @@ static enum gm_vm_type gmem_platform(const struct gmem_inode *inode)
 }
 
 /*
+ * Apply @fn to each part of [start, end) whose attribute is not @target
+ * yet: pages already at the target are not converted and keep their
+ * contents.
+ */
+static int kvm_gmem_for_each_changing(
+	struct gm_host *h, struct gmem_inode *inode, uint64_t start,
+	uint64_t end, uint64_t target,
+	int (*fn)(struct gm_host *h, struct gmem_inode *inode, uint64_t s,
+		  uint64_t e))
+{
+	struct rmap_run run;
+	uint64_t idx, e;
+	int ret;
+
+	for (idx = start; idx < end; idx = run.end) {
+		rmap_lookup_run(&inode->attrs, idx, &run);
+		e = run.end < end ? run.end : end;
+		if (run.val == target)
+			continue;
+		ret = fn(h, inode, idx, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/*
  * What the platform does to the contents of populated pages on conversion
  * (§6.1.9; issue 4 item 5): SW_PROTECTED and pKVM preserve them; TDX hands
  * back zeroed pages on to-shared (page removal clears them) and after the
@@ -93,9 +120,9 @@ static enum gm_vm_type gmem_platform(const struct gmem_inode *inode)
  * pseudo-random pattern per (page, offset, conversion) that never equals
  * the old byte (gm_page_scramble()).
  */
-static int kvm_gmem_platform_convert(struct gm_host *h,
-				     struct gmem_inode *inode, uint64_t start,
-				     uint64_t end)
+static int __kvm_gmem_platform_convert(struct gm_host *h,
+				       struct gmem_inode *inode, uint64_t start,
+				       uint64_t end)
 {
 	enum gm_vm_type type = gmem_platform(inode);
 	uint32_t i;
@@ -134,9 +161,9 @@ static int kvm_gmem_platform_convert(struct gm_host *h,
  * return: SNP scrambles whole pages, so every populated page in the range
  * gets its full buffer now (contents unchanged if this fails half way).
  */
-static int kvm_gmem_platform_prepare(struct gm_host *h,
-				     struct gmem_inode *inode, uint64_t start,
-				     uint64_t end)
+static int __kvm_gmem_platform_prepare(struct gm_host *h,
+				       struct gmem_inode *inode, uint64_t start,
+				       uint64_t end)
 {
 	uint32_t i;
 	int ret;
@@ -163,10 +190,13 @@ static int kvm_gmem_platform_prepare(struct gm_host *h,
 }
 
 /* The arch make-shared hook (SNP: RMP back to hypervisor-owned). */
-static void kvm_arch_gmem_make_shared(struct gmem_inode *inode,
-				      uint64_t start, uint64_t end)
+static int kvm_arch_gmem_make_shared(struct gm_host *h,
+				     struct gmem_inode *inode, uint64_t start,
+				     uint64_t end)
 {
+	(void)h;
 	inode->nr_make_shared += rmap_count(&inode->folios, start, end);
+	return 0;
 }
 
 static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
@@ -204,7 +234,8 @@ static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 	if (!ret)
 		ret = rmap_reserve(&inode->attrs, 2);
 	if (!ret)
-		ret = kvm_gmem_platform_prepare(h, inode, start, end);
+		ret = kvm_gmem_for_each_changing(h, inode, start, end, target,
+						 __kvm_gmem_platform_prepare);
 	if (ret) {
 		a->error_offset = a->offset;
 		return ret;
@@ -229,9 +260,11 @@ static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 	kvm_gmem_invalidate_begin(h, inode, start, end,
 				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
 	if (!to_private)
-		kvm_arch_gmem_make_shared(inode, start, end);
+		kvm_gmem_for_each_changing(h, inode, start, end, target,
+					   kvm_arch_gmem_make_shared);
 	/* prepared above: cannot fail */
-	kvm_gmem_platform_convert(h, inode, start, end);
+	kvm_gmem_for_each_changing(h, inode, start, end, target,
+				   __kvm_gmem_platform_convert);
 	rmap_store(&inode->attrs, start, end, target);
 	inode->nr_conversions++;
 	kvm_gmem_invalidate_end(inode, start, end);

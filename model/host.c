@@ -298,6 +298,22 @@ int gm_dup(struct gm_proc *p, int fd)
 	return nfd;
 }
 
+/* A child that never ran: undo gm_proc_alloc() entirely. */
+static void gm_proc_free(struct gm_proc *c)
+{
+	struct gm_host *h = c->host;
+	struct gm_proc **pp;
+
+	gm_proc_exit(c);
+	for (pp = &h->procs; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	gm_free(host_alloc(h), c);
+}
+
 int gm_proc_fork(struct gm_proc *parent, struct gm_proc **child)
 {
 	struct gm_host *h = parent->host;
@@ -313,8 +329,8 @@ int gm_proc_fork(struct gm_proc *parent, struct gm_proc **child)
 		c->fds = gm_zalloc(host_alloc(h),
 				   parent->nr_fds * sizeof(*c->fds));
 		if (!c->fds) {
-			gm_proc_exit(c);
-			return -ENOMEM;
+			ret = -ENOMEM;
+			goto err_proc;
 		}
 		c->nr_fds = parent->nr_fds;
 		for (fd = 0; fd < parent->nr_fds; fd++) {
@@ -324,12 +340,14 @@ int gm_proc_fork(struct gm_proc *parent, struct gm_proc **child)
 		}
 	}
 	ret = gm_proc_dup_mmap(parent, c);
-	if (ret) {
-		gm_proc_exit(c);
-		return ret;
-	}
+	if (ret)
+		goto err_proc;
 	*child = c;
 	return 0;
+
+err_proc:
+	gm_proc_free(c);
+	return ret;
 }
 
 void gm_proc_exit(struct gm_proc *p)

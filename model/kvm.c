@@ -274,6 +274,7 @@ bool kvm_mmu_unmap_gfn_range(struct gm_host *h, struct kvm *kvm,
 			     unsigned int filter)
 {
 	bool zapped = false;
+	uint64_t s;
 	uint32_t i;
 
 	(void)h;
@@ -299,12 +300,13 @@ bool kvm_mmu_unmap_gfn_range(struct gm_host *h, struct kvm *kvm,
 			continue;
 		}
 		zapped = true;
-		if (rmap_erase(&kvm->sptes, r.start > start ? r.start : start,
-			       r.end < end ? r.end : end)) {
+		s = r.start > start ? r.start : start;
+		if (rmap_erase(&kvm->sptes, s, r.end < end ? r.end : end)) {
 			rmap_destroy(&kvm->sptes);
 			break;
 		}
-		i = rmap_first_after(&kvm->sptes, r.start);
+		/* past what is left of the run below @start */
+		i = rmap_first_after(&kvm->sptes, s);
 	}
 	return zapped;
 }
@@ -540,6 +542,11 @@ static int kvm_set_memory_region(struct gm_proc *p, struct kvm *kvm,
 	}
 	/* kvm_arch_prepare_memory_region() */
 	if (kvm_is_arm64(kvm)) {
+		/* the default 40-bit IPA space (KVM_VM_TYPE_ARM_IPA_SIZE 0) */
+		if (base_gfn + npages > (1ULL << (40 - PAGE_SHIFT))) {
+			r = -EFAULT;
+			goto out_unbind;
+		}
 		if (mem->flags & KVM_MEM_GUEST_MEMFD &&
 		    !(new->flags & KVM_MEMSLOT_GMEM_ONLY)) {
 			r = -EINVAL;
@@ -734,6 +741,15 @@ long kvm_vm_ioctl(struct gm_proc *p, struct gm_file *file, unsigned long cmd,
 
 /* ---- guest faults ---- */
 
+/* Can a vCPU of @kvm take a private fault at all? */
+static bool kvm_vm_faults_private(const struct gm_host *h,
+				  const struct kvm *kvm)
+{
+	return kvm_arch_has_private_mem(kvm) ||
+	       (kvm_gmem_supported_attributes(h, kvm) &
+		KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
 static struct kvm *vm_fd_to_kvm(struct gm_proc *p, int vm_fd, int *err)
 {
 	struct gm_file *file = fget(p, vm_fd);
@@ -820,8 +836,15 @@ int gm_guest_fault_begin(struct gm_proc *p, int vm_fd,
 	f->__kind = 0;
 	gfn = f->gpa >> PAGE_SHIFT;
 	attr_private = kvm_gfn_is_private(h, kvm, gfn);
-	is_private = f->intent == GM_INTENT_DEFAULT ? attr_private :
-						      f->intent == GM_INTENT_PRIVATE;
+	/*
+	 * Without an explicit intent the access is what the hardware would
+	 * report: private where the attributes say so, but never on a VM
+	 * that cannot fault private memory (x86 DEFAULT_VM).
+	 */
+	if (f->intent == GM_INTENT_DEFAULT)
+		is_private = attr_private && kvm_vm_faults_private(h, kvm);
+	else
+		is_private = f->intent == GM_INTENT_PRIVATE;
 	f->__mmu_seq = kvm->mmu_invalidate_seq;
 	f->__memslots_gen = kvm->memslots_gen;
 

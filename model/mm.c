@@ -160,10 +160,11 @@ static int populate_vma_range(struct gm_host *h, struct gm_vma *vma,
 	uint64_t addr;
 	int ret;
 
+	/* faultin_page_range(): bad permissions are EINVAL, SIGBUS EFAULT */
 	if (write && !(vma->vm_prot & GMEM_PROT_WRITE))
-		return -EFAULT;
+		return -EINVAL;
 	if (!(vma->vm_prot & (GMEM_PROT_READ | GMEM_PROT_WRITE)))
-		return -EFAULT;
+		return -EINVAL;
 	for (addr = start; addr < end; addr += PAGE_SIZE) {
 		ret = handle_mm_fault(h, vma, addr);
 		if (ret)
@@ -512,7 +513,15 @@ static int madvise_walk(struct gm_proc *p, uint64_t start, uint64_t end,
 		case GMEM_MADV_REMOVE: {
 			struct gmem_file *f = file_to_gmem(vma->vm_file);
 
-			/* shared and may-write: every gmem VMA (O_RDWR) */
+			/* shared and may-write: every VMA here (O_RDWR) */
+			if (vma->vm_file->f_kind == GM_FILE_MEMFD) {
+				ret = shmem_truncate_range(
+					h, vma_inode(vma), vma_index(vma, s),
+					vma_index(vma, e));
+				if (ret)
+					return ret;
+				break;
+			}
 			if (!f)
 				return -EINVAL;
 			ret = kvm_gmem_fallocate(h, vma->vm_file,
