@@ -88,6 +88,8 @@ FUZZ_DICT	:= tests/fuzz/trace.dict
 CORPUS		:= $(sort $(wildcard traces/corpus/*.trace))
 # Traces of model-only semantics start with model_ (other VM types, guest
 # faults, poison) or inplace_ (profile inplace); the kernel runs the rest.
+# Minimized fuzz findings and other regressions, each with a header.
+REGRESS		:= $(sort $(wildcard traces/regress/*.trace))
 KERNEL_CORPUS	:= $(filter-out traces/corpus/model_% traces/corpus/inplace_%,$(CORPUS))
 DEMO_TRACE	:= traces/demo.trace
 # Every trace anywhere under traces/ seeds the fuzzers.
@@ -219,7 +221,7 @@ test-unit:
 test-replay:
 	@echo "==> test [4/6] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace traces with check after every op"
 	@$(MAKE) --no-print-directory $(CLI)
-	@$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	@$(CLI) replay --backend=model $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@bash scripts/difftest.sh -p inplace $(CLI) $(TEST_INV_SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
 
 test-kernel:
@@ -243,7 +245,7 @@ test-fuzz-replay:
 # Corpus replay on the model only (no dependency step).
 replay:
 	@$(MAKE) --no-print-directory $(CLI)
-	$(CLI) replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	$(CLI) replay --backend=model $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 
 demo:
 	@bash scripts/deps.sh $(DEPS_BUILD)
@@ -260,7 +262,7 @@ coverage-run:
 	@$(MAKE) --no-print-directory $(BUILD)/cov/gmemtest $(BUILD)/cov/gmemsim
 	@find $(BUILD)/cov -name '*.gcda' -delete
 	$(BUILD)/cov/gmemtest
-	$(BUILD)/cov/gmemsim replay --backend=model $(CORPUS) $(DEMO_TRACE)
+	$(BUILD)/cov/gmemsim replay --backend=model $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@echo "==> coverage [3/3] gcovr over model/ (fails under $(COVERAGE_MIN)% of lines)"
 	@mkdir -p $(BUILD)/coverage
 	@echo "$(GCOVR) --root . --filter model/ --fail-under-line $(COVERAGE_MIN)"

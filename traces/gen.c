@@ -536,7 +536,7 @@ static void gen_memslot(struct gen *g)
 	gpa = chance(g, 88) ? rnd(g, 16) * (2ULL << 20) : PICK(g, odd_gpas);
 	if (f && chance(g, 70)) {
 		/* a range that fits the file, at a multiple of its size */
-		if (f->size <= (1ULL << 30) && chance(g, 30))
+		if (f->size && f->size <= (1ULL << 30) && chance(g, 30))
 			size = f->size;
 		else
 			size = chance(g, 50) ? GEN_PAGE : 2ULL << 20;

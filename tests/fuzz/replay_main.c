@@ -18,6 +18,11 @@
  *   fuzz-replay: N passed, N failed
  *
  * and the exit status is 0 when nothing failed, 1 otherwise (2 for usage).
+ * When the target aborts, faults or trips ASan, "fuzz-replay: crashed on
+ * FILE" is written to stderr (from ASan's death callback, or a handler for
+ * signals nobody else handles), so a CI log names the input even without
+ * -v.  A UBSan halt does not run the callback; its report has the source
+ * line, and -v names each file before it runs.
  *
  * Only the gcc build links this file; libFuzzer and AFL++ bring their own
  * main.
@@ -27,16 +32,22 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define REPLAY_MAX_DEPTH 8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* sanitizer runtime hook, when one is linked in */
+extern void __sanitizer_set_death_callback(void (*callback)(void))
+	__attribute__((weak));
 
 struct replay_ctx {
 	int verbose;
@@ -51,6 +62,69 @@ static void usage(FILE *out)
 		"  Run the fuzz target once on every file; directories are\n"
 		"  walked recursively.  -v prints one line per file.\n");
 }
+
+/* ---- naming the input that crashed ---- */
+
+static const char *volatile replay_current;
+
+static void write_all(const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+
+	while (len) {
+		n = write(STDERR_FILENO, s, len);
+		if (n <= 0)
+			return;
+		s += n;
+		len -= (size_t)n;
+	}
+}
+
+/* Async-signal-safe: only write(2) on strings that already exist. */
+static void replay_report_crash(void)
+{
+	const char *path = replay_current;
+
+	if (!path)
+		return;
+	replay_current = NULL;
+	write_all("fuzz-replay: crashed on ");
+	write_all(path);
+	write_all("\n");
+}
+
+static void replay_crash_signal(int sig)
+{
+	replay_report_crash();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/*
+ * abort() (the target's own verdict) and, in a build without sanitizers,
+ * the fatal signals; a signal a sanitizer already handles keeps its
+ * handler, whose report ends in the death callback instead.
+ */
+static void replay_catch_crashes(void)
+{
+	static const int sigs[] = { SIGABRT, SIGSEGV, SIGBUS, SIGFPE, SIGILL };
+	struct sigaction sa, old;
+	size_t i;
+
+	if (__sanitizer_set_death_callback)
+		__sanitizer_set_death_callback(replay_report_crash);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = replay_crash_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) || old.sa_handler != SIG_DFL)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+/* ---- files and directories ---- */
 
 static int read_file(const char *path, uint8_t **out, size_t *len)
 {
@@ -109,7 +183,9 @@ static void replay_file(struct replay_ctx *c, const char *path)
 		fflush(stdout);
 	}
 	/* never hand the target a NULL pointer, even for an empty file */
+	replay_current = path;
 	ret = LLVMFuzzerTestOneInput(buf ? buf : (const uint8_t *)"", len);
+	replay_current = NULL;
 	free(buf);
 	if (c->verbose > 1)
 		printf("fuzz-replay: %s: returned %d\n", path, ret);
@@ -194,6 +270,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	replay_catch_crashes();
 	paths_only = false;
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
