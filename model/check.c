@@ -25,7 +25,8 @@ static void dump_rmap(FILE *out, const char *name, const struct rmap *m)
 	uint32_t i;
 
 	fprintf(out, "    %s: %u runs", name, m->r_nr);
-	for (i = 0; i < m->r_nr && i < GM_DUMP_RUNS; i++)
+	/* a corrupted count must not make the dump read past the array */
+	for (i = 0; i < m->r_nr && i < m->r_cap && i < GM_DUMP_RUNS; i++)
 		fprintf(out, " [%#llx,%#llx)=%#llx",
 			(unsigned long long)m->r_runs[i].start,
 			(unsigned long long)m->r_runs[i].end,

@@ -46,6 +46,18 @@ static CU_SuiteInfo suites[] = {
 	{ "failinject", NULL, NULL, fx_setup_all, fx_teardown,
 	  failinject_tests },
 	{ "robust", NULL, NULL, fx_setup_all, fx_teardown, robust_tests },
+	{ "inplace", NULL, NULL, fx_setup_inplace, fx_teardown,
+	  inplace_tests },
+	{ "check", NULL, NULL, fx_setup_all, fx_teardown, check_tests },
+	{ "check_inplace", NULL, NULL, fx_setup_inplace, fx_teardown,
+	  check_inplace_tests },
+	{ "tdx_snp", NULL, NULL, fx_setup_all, fx_teardown, tdx_snp_tests },
+	{ "memslot_more", NULL, NULL, fx_setup_all, fx_teardown,
+	  memslot_more_tests },
+	{ "mm_more", NULL, NULL, fx_setup_kernel, fx_teardown, mm_more_tests },
+	{ "host_more", NULL, NULL, fx_setup_kernel, fx_teardown,
+	  host_more_tests },
+	{ "content", NULL, NULL, fx_setup_kernel, fx_teardown, content_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -9,6 +9,9 @@
 
 #include "test_util.h"
 
+/* white-box helpers (t_pte_present) */
+#include "internal.h"
+
 struct fixture fx = { .kvm = -1, .vm = -1 };
 
 /* ---- host registry for the consistency check ---- */
@@ -352,6 +355,15 @@ void fx_setup_swprot(void)
 	fx_setup(&cfg, GM_VM_SW_PROTECTED);
 }
 
+void fx_setup_inplace(void)
+{
+	struct gm_config cfg;
+
+	gm_config_init(&cfg);
+	cfg.profile = GM_PROFILE_INPLACE;
+	fx_setup(&cfg, GM_VM_SW_PROTECTED);
+}
+
 void fx_teardown(void)
 {
 	fx_fini();
@@ -690,4 +702,41 @@ size_t mem_cur(struct gm_host *h)
 
 	gm_host_mem_stats(h, &st);
 	return st.cur_bytes;
+}
+
+/* ---- profile inplace ---- */
+
+long __gmem_convert(struct gm_proc *p, int gfd, uint64_t offset, uint64_t size,
+		    uint64_t attrs, uint64_t *error_offset)
+{
+	struct kvm_memory_attributes2 a;
+	long r;
+
+	memset(&a, 0, sizeof(a));
+	a.offset = offset;
+	a.size = size;
+	a.attributes = attrs;
+	r = gm_ioctl(p, gfd, KVM_SET_MEMORY_ATTRIBUTES2, (unsigned long)&a);
+	if (error_offset)
+		*error_offset = a.error_offset;
+	return r;
+}
+
+void gmem_convert(int gfd, uint64_t offset, uint64_t size, uint64_t attrs)
+{
+	GM_OK(__gmem_convert(fx.p, gfd, offset, size, attrs, NULL));
+}
+
+bool t_pte_present(struct gm_proc *p, uint64_t addr)
+{
+	const struct gm_vma *vma;
+
+	for (vma = p->vmas; vma; vma = vma->next)
+		if (addr >= vma->vm_start && addr < vma->vm_end)
+			return rmap_lookup(&vma->ptes,
+					   vma->vm_pgoff +
+						   ((addr - vma->vm_start) >>
+						    PAGE_SHIFT),
+					   NULL);
+	return false;
 }

@@ -91,6 +91,12 @@ void fx_setup_kernel(void);
 void fx_setup_all(void);
 void fx_setup_swprot(void);
 void fx_teardown(void);
+/*
+ * Profile inplace (inflight-series §2): every VM type offered, the
+ * in-place conversion series on; a SW_PROTECTED VM (the VM type of
+ * guest_memfd_conversions_test, §2.8).
+ */
+void fx_setup_inplace(void);
 
 /* Fork the fixture's first process; the teardown exits the child. */
 struct gm_proc *fx_fork(void);
@@ -270,6 +276,24 @@ uint64_t attrs_of(struct gm_proc *p, int vm, uint64_t gfn);
 struct gm_stat fstat_of(int fd);
 size_t mem_cur(struct gm_host *h);
 
+/* ---- profile inplace (inflight-series §2.3) ---- */
+
+/*
+ * KVM_SET_MEMORY_ATTRIBUTES2 on the guest_memfd @gfd: [offset, +size) to
+ * @attrs (KVM_MEMORY_ATTRIBUTE_PRIVATE or 0); raw result.  *error_offset
+ * (when non-NULL) gets the struct's out field.
+ */
+long __gmem_convert(struct gm_proc *p, int gfd, uint64_t offset,
+		    uint64_t size, uint64_t attrs, uint64_t *error_offset);
+/* The same on the fixture process, asserted to return 0. */
+void gmem_convert(int gfd, uint64_t offset, uint64_t size, uint64_t attrs);
+
+/*
+ * White-box (the model has no public PTE query, and mincore reports
+ * uptodate folios, probe A5): does a host PTE map @addr in @p?
+ */
+bool t_pte_present(struct gm_proc *p, uint64_t addr);
+
 /* ---- suites ---- */
 
 extern CU_TestInfo create_tests[];
@@ -288,5 +312,13 @@ extern CU_TestInfo poison_pin_tests[];
 extern CU_TestInfo memory_tests[];
 extern CU_TestInfo failinject_tests[];
 extern CU_TestInfo robust_tests[];
+extern CU_TestInfo inplace_tests[];
+extern CU_TestInfo check_tests[];
+extern CU_TestInfo check_inplace_tests[];
+extern CU_TestInfo tdx_snp_tests[];
+extern CU_TestInfo memslot_more_tests[];
+extern CU_TestInfo mm_more_tests[];
+extern CU_TestInfo host_more_tests[];
+extern CU_TestInfo content_tests[];
 
 #endif /* GMEM_TEST_UTIL_H */
