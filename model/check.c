@@ -184,7 +184,10 @@ int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump)
 	      inode, "size not a positive multiple of the page size");
 	CHECK(&c,
 	      !(inode->flags &
-		~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED)),
+		~(GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED |
+		  (kvm_gmem_is_hugetlb(inode) ?
+			   GUEST_MEMFD_FLAG_HUGETLB | GUEST_MEMFD_HUGETLB_MASK :
+			   0))),
 	      dump_inode, inode, "unknown creation flags");
 	if (check_rmap(&c, &inode->folios, "folios", inode) ||
 	    check_rmap(&c, &inode->pins, "pins", inode) ||
@@ -209,7 +212,8 @@ int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump)
 		CHECK(&c,
 		      !(r->val & ~(uint64_t)(GM_FOLIO_PRESENT |
 					     GM_FOLIO_UPTODATE |
-					     GM_FOLIO_HWPOISON)),
+					     GM_FOLIO_HWPOISON |
+					     (0xffU << GM_FOLIO_ORDER_SHIFT))),
 		      dump_inode, inode, "unknown folio bits %#llx",
 		      (unsigned long long)r->val);
 		/* §5.3/§5.4/§5.6: only uptodate, healthy folios are mapped */
@@ -275,6 +279,15 @@ int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump)
 	} else {
 		CHECK(&c, rmap_empty(&inode->attrs), dump_inode, inode,
 		      "per-file attributes outside the inplace profile");
+	}
+
+	/* §6.2: orders, alignment, huge folios only over private pages */
+	{
+		const char *why = "";
+
+		CHECK(&c, !kvm_gmem_huge_check(h, inode, &why, &bad),
+		      dump_inode, inode, "huge folio at index %#llx: %s",
+		      (unsigned long long)bad, why);
 	}
 
 	/* contents exist only on uptodate folios */
@@ -465,6 +478,16 @@ int gm_kvm_check(struct gm_host *h, struct kvm *kvm, FILE *dump)
 				      (unsigned long long)gfn,
 				      (unsigned long long)index,
 				      (unsigned long long)folio);
+				/* §6.2.2: mapping level <= folio order */
+				CHECK(&c,
+				      GM_SPTE_ORDER(r->val) <=
+					      GM_FOLIO_ORDER(folio),
+				      dump_kvm, kvm,
+				      "spte for gfn %#llx mapped at order %u "
+				      "over a folio of order %u",
+				      (unsigned long long)gfn,
+				      (unsigned int)GM_SPTE_ORDER(r->val),
+				      (unsigned int)GM_FOLIO_ORDER(folio));
 			}
 			if (gfn - r->start > 4096)
 				break;	/* bound the cost of huge runs */
@@ -593,6 +616,44 @@ static int check_refs(struct gm_host *h, FILE *dump)
 	return 0;
 }
 
+/* The hugetlb pool: free + reserved by files == the pool, exactly. */
+static int check_pool(struct gm_host *h, FILE *dump)
+{
+	uint64_t reserved[2] = { 0, 0 };
+	struct gmem_inode *inode;
+
+	for (inode = h->inodes; inode; inode = inode->next) {
+		if (!kvm_gmem_is_hugetlb(inode))
+			continue;
+		reserved[inode->huge_order >= 18] += inode->nr_huge;
+		if (rmap_count(&inode->folios, 0, UINT64_MAX) >>
+			    inode->huge_order >
+		    inode->nr_huge) {
+			if (dump) {
+				fprintf(dump, "gmem check failed: more huge "
+					      "pages in use than reserved\n");
+				dump_inode(dump, inode);
+			}
+			return -EUCLEAN;
+		}
+	}
+	if (h->pool_free[0] + reserved[0] != h->cfg.hugetlb_pool_2m ||
+	    h->pool_free[1] + reserved[1] != h->cfg.hugetlb_pool_1g) {
+		if (dump)
+			fprintf(dump,
+				"gmem check failed: hugetlb pool 2M %llu+%llu "
+				"of %lu, 1G %llu+%llu of %lu\n",
+				(unsigned long long)h->pool_free[0],
+				(unsigned long long)reserved[0],
+				h->cfg.hugetlb_pool_2m,
+				(unsigned long long)h->pool_free[1],
+				(unsigned long long)reserved[1],
+				h->cfg.hugetlb_pool_1g);
+		return -EUCLEAN;
+	}
+	return 0;
+}
+
 int gm_host_check(struct gm_host *h, FILE *dump)
 {
 	struct gmem_inode *inode;
@@ -608,6 +669,8 @@ int gm_host_check(struct gm_host *h, FILE *dump)
 	for (kvm = h->vms; kvm; kvm = kvm->next)
 		if (gm_kvm_check(h, kvm, dump))
 			return -EUCLEAN;
+	if (check_pool(h, dump))
+		return -EUCLEAN;
 	return check_refs(h, dump);
 }
 

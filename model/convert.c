@@ -199,14 +199,85 @@ static int kvm_arch_gmem_make_shared(struct gm_host *h,
 	return 0;
 }
 
+/*
+ * Convert [start, end) all-or-nothing: the whole request in the 4K series,
+ * one huge page's batch in the HugeTLB WIP (then folios are split before
+ * the store and merged after it, §6.2.3 and §6.2.5).
+ */
+static int __kvm_gmem_convert(struct gm_host *h, struct gmem_inode *inode,
+			      struct kvm_memory_attributes2 *a,
+			      uint64_t start, uint64_t end, uint64_t target)
+{
+	bool to_private = target & KVM_MEMORY_ATTRIBUTE_PRIVATE;
+	struct gmem_huge_overlay ov = { start, end, target };
+	uint64_t bad, base = 0;
+	int ret;
+
+	/* §6.1.4: the only allocation; past it nothing can fail but EAGAIN */
+	ret = gm_alloc_may_fail(host_alloc(h));
+	if (!ret)
+		ret = rmap_reserve(&inode->attrs, 2);
+	if (!ret)
+		ret = kvm_gmem_for_each_changing(h, inode, start, end, target,
+						 __kvm_gmem_platform_prepare);
+	if (ret) {
+		a->error_offset = start << PAGE_SHIFT;
+		return ret;
+	}
+
+	if (to_private) {
+		/* §6.1.5: revoke host access first, in every process */
+		unmap_mapping_range(h, inode, start, end);
+		/* one LRU drain and a recheck: pins survive it */
+		bad = kvm_gmem_first_unsafe(inode, start, end);
+		if (bad < end)
+			bad = kvm_gmem_first_unsafe(inode, start, end);
+		if (bad < end) {
+			a->error_offset = bad << PAGE_SHIFT;
+			if (a->error_offset < a->offset)
+				a->error_offset = a->offset;
+			h->huge.eagain++;
+			return -EAGAIN;
+		}
+	}
+
+	/* §6.1.6: zap both kinds of stage-2 mapping in every bound VM */
+	kvm_gmem_invalidate_begin(h, inode, start, end,
+				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
+	if (kvm_gmem_is_hugetlb(inode)) {
+		base = start & ~((1ULL << inode->huge_order) - 1);
+		/* split for the new attributes before storing them */
+		ret = kvm_gmem_huge_restructure(h, inode, base, false, &ov);
+		if (ret) {
+			kvm_gmem_invalidate_end(inode, start, end);
+			a->error_offset = start << PAGE_SHIFT;
+			return ret;
+		}
+	}
+	if (!to_private)
+		kvm_gmem_for_each_changing(h, inode, start, end, target,
+					   kvm_arch_gmem_make_shared);
+	/* prepared above: cannot fail */
+	kvm_gmem_for_each_changing(h, inode, start, end, target,
+				   __kvm_gmem_platform_convert);
+	rmap_store(&inode->attrs, start, end, target);
+	inode->nr_conversions++;
+	if (kvm_gmem_is_hugetlb(inode)) {
+		/* merging allocates nothing: it cannot fail */
+		kvm_gmem_huge_restructure(h, inode, base, to_private, NULL);
+		kvm_gmem_huge_tick(h, inode);
+	}
+	kvm_gmem_invalidate_end(inode, start, end);
+	return 0;
+}
+
 static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 			    struct kvm_memory_attributes2 *a)
 {
 	struct gmem_inode *inode = f->inode;
 	uint64_t start = a->offset >> PAGE_SHIFT;
 	uint64_t end = (a->offset + a->size) >> PAGE_SHIFT;
-	bool to_private = a->attributes & KVM_MEMORY_ATTRIBUTE_PRIVATE;
-	uint64_t target = a->attributes, bad;
+	uint64_t target = a->attributes, s, e;
 	unsigned int i;
 	int ret;
 
@@ -228,46 +299,23 @@ static int kvm_gmem_convert(struct gm_host *h, struct gmem_file *f,
 	/* §6.1.3: nothing to do, nothing touched */
 	if (kvm_gmem_range_is(inode, start, end, target))
 		return 0;
+	if (!kvm_gmem_is_hugetlb(inode))
+		return __kvm_gmem_convert(h, inode, a, start, end, target);
 
-	/* §6.1.4: the only allocation; past it nothing can fail but EAGAIN */
-	ret = gm_alloc_may_fail(host_alloc(h));
-	if (!ret)
-		ret = rmap_reserve(&inode->attrs, 2);
-	if (!ret)
-		ret = kvm_gmem_for_each_changing(h, inode, start, end, target,
-						 __kvm_gmem_platform_prepare);
-	if (ret) {
-		a->error_offset = a->offset;
-		return ret;
+	/*
+	 * HugeTLB WIP (§3.2, §6.1.10): one huge page at a time; a failed
+	 * batch leaves the earlier ones converted.
+	 */
+	for (s = start; s < end; s = e) {
+		uint64_t n = 1ULL << inode->huge_order;
+
+		e = ((s & ~(n - 1)) + n) < end ? (s & ~(n - 1)) + n : end;
+		if (kvm_gmem_range_is(inode, s, e, target))
+			continue;
+		ret = __kvm_gmem_convert(h, inode, a, s, e, target);
+		if (ret)
+			return ret;
 	}
-
-	if (to_private) {
-		/* §6.1.5: revoke host access first, in every process */
-		unmap_mapping_range(h, inode, start, end);
-		/* one LRU drain and a recheck: pins survive it */
-		bad = kvm_gmem_first_unsafe(inode, start, end);
-		if (bad < end)
-			bad = kvm_gmem_first_unsafe(inode, start, end);
-		if (bad < end) {
-			a->error_offset = bad << PAGE_SHIFT;
-			if (a->error_offset < a->offset)
-				a->error_offset = a->offset;
-			return -EAGAIN;
-		}
-	}
-
-	/* §6.1.6: zap both kinds of stage-2 mapping in every bound VM */
-	kvm_gmem_invalidate_begin(h, inode, start, end,
-				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
-	if (!to_private)
-		kvm_gmem_for_each_changing(h, inode, start, end, target,
-					   kvm_arch_gmem_make_shared);
-	/* prepared above: cannot fail */
-	kvm_gmem_for_each_changing(h, inode, start, end, target,
-				   __kvm_gmem_platform_convert);
-	rmap_store(&inode->attrs, start, end, target);
-	inode->nr_conversions++;
-	kvm_gmem_invalidate_end(inode, start, end);
 	return 0;
 }
 

@@ -55,13 +55,19 @@ static unsigned int gmem_folio_flags(const struct gmem_inode *inode,
  * is present but not uptodate: its contents are undefined until the first
  * user zeroes it.
  */
-static int kvm_gmem_get_folio(struct gmem_inode *inode, uint64_t index,
-			      unsigned int *flags)
+static int kvm_gmem_get_folio(struct gm_host *h, struct gmem_inode *inode,
+			      uint64_t index, unsigned int *flags)
 {
 	unsigned int f = gmem_folio_flags(inode, index);
 	int ret;
 
-	if (!f) {
+	if (!f && kvm_gmem_is_hugetlb(inode)) {
+		/* the whole huge folio, from the file's reservation */
+		ret = kvm_gmem_huge_alloc(h, inode, index);
+		if (ret)
+			return ret;
+		f = gmem_folio_flags(inode, index);
+	} else if (!f) {
 		f = GM_FOLIO_PRESENT;
 		ret = rmap_store(&inode->folios, index, index + 1, f);
 		if (ret)
@@ -71,20 +77,39 @@ static int kvm_gmem_get_folio(struct gmem_inode *inode, uint64_t index,
 	return 0;
 }
 
-/* Zero a folio that is not uptodate and mark it uptodate. */
+/*
+ * Zero a folio that is not uptodate and mark it uptodate: the whole folio
+ * for a huge one (clear_highpage() of every sub-page).
+ */
 static int kvm_gmem_mark_uptodate(struct gm_host *h, struct gmem_inode *inode,
 				  uint64_t index, unsigned int flags)
 {
+	unsigned int order = GM_FOLIO_ORDER(flags);
+	uint64_t start = index & ~((1ULL << order) - 1);
+	uint64_t end = start + (1ULL << order), idx;
+	struct rmap_run run;
 	int ret;
 
 	if (flags & GM_FOLIO_UPTODATE)
 		return 0;
-	ret = rmap_store(&inode->folios, index, index + 1,
-			 flags | GM_FOLIO_UPTODATE);
-	if (ret)
-		return ret;
-	/* clear_highpage(): a stale folio never held written bytes */
-	return gm_pages_drop(h, inode, index, index + 1);
+	for (idx = start; idx < end; idx = run.end) {
+		uint64_t e;
+
+		if (!rmap_lookup_run(&inode->folios, idx, &run))
+			continue;
+		e = run.end < end ? run.end : end;
+		if (run.val & GM_FOLIO_UPTODATE)
+			continue;
+		ret = rmap_store(&inode->folios, idx, e,
+				 run.val | GM_FOLIO_UPTODATE);
+		if (ret)
+			return ret;
+		/* a stale folio never held written bytes */
+		ret = gm_pages_drop(h, inode, idx, e);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 static int gmem_truncate_prepare(struct gmem_inode *inode, uint64_t start,
@@ -109,6 +134,7 @@ static int __gmem_inode_alloc(struct gm_host *h, uint64_t size,
 	rmap_init(&inode->pins, host_alloc(h), true);
 	rmap_init(&inode->orphan_pins, host_alloc(h), true);
 	rmap_init(&inode->attrs, host_alloc(h), true);
+	rmap_init(&inode->huge_meta, host_alloc(h), true);
 	*out = inode;
 	return 0;
 }
@@ -127,6 +153,8 @@ static int gmem_inode_alloc(struct gm_host *h, uint64_t size, uint64_t flags,
 
 static void __gmem_inode_free(struct gm_host *h, struct gmem_inode *inode)
 {
+	kvm_gmem_hugetlb_release(h, inode);
+	rmap_destroy(&inode->huge_meta);
 	rmap_destroy(&inode->folios);
 	rmap_destroy(&inode->pins);
 	rmap_destroy(&inode->orphan_pins);
@@ -177,7 +205,7 @@ int shmem_fault(struct gm_host *h, struct gmem_inode *inode, uint64_t pgoff)
 
 	if (pgoff >= gmem_nr_pages(inode))
 		return -EFAULT;
-	ret = kvm_gmem_get_folio(inode, pgoff, &flags);
+	ret = kvm_gmem_get_folio(h, inode, pgoff, &flags);
 	if (ret)
 		return ret;
 	return kvm_gmem_mark_uptodate(h, inode, pgoff, flags);
@@ -222,6 +250,8 @@ int kvm_gmem_create(struct gm_proc *p, struct kvm *kvm,
 	if (err)
 		goto err_gmem;
 	err = kvm_gmem_init_attributes(h, inode);
+	if (!err)
+		err = kvm_gmem_hugetlb_setup(h, inode, args->flags);
 	if (err)
 		goto err_inode;
 	file = gm_file_alloc(h, GM_FILE_GMEM);
@@ -393,6 +423,7 @@ static int gmem_truncate_range(struct gm_host *h, struct gmem_inode *inode,
 		}
 	}
 	rmap_erase(&inode->pins, start, end);
+	kvm_gmem_huge_freed(h, inode, start, end);
 	rmap_erase(&inode->folios, start, end);
 	return gm_pages_drop(h, inode, start, end);
 }
@@ -415,8 +446,8 @@ int kvm_gmem_punch_hole(struct gm_host *h, struct gmem_inode *inode,
 	return ret;
 }
 
-static int kvm_gmem_allocate(struct gmem_inode *inode, int64_t offset,
-			     int64_t len)
+static int kvm_gmem_allocate(struct gm_host *h, struct gmem_inode *inode,
+			     int64_t offset, int64_t len)
 {
 	uint64_t start, end, idx;
 	struct rmap_run run;
@@ -428,6 +459,17 @@ static int kvm_gmem_allocate(struct gmem_inode *inode, int64_t offset,
 
 	start = (uint64_t)offset >> PAGE_SHIFT;
 	end = ((uint64_t)offset + (uint64_t)len) >> PAGE_SHIFT;
+	if (kvm_gmem_is_hugetlb(inode)) {
+		/* whole huge pages, like hugetlbfs (probe B6) */
+		uint64_t n = 1ULL << inode->huge_order;
+
+		for (idx = start & ~(n - 1); idx < end; idx += n) {
+			ret = kvm_gmem_huge_alloc(h, inode, idx);
+			if (ret)
+				return ret;
+		}
+		return 0;
+	}
 	/* fill every hole in [start, end); present folios are untouched */
 	for (idx = start; idx < end; idx = run.end) {
 		if (rmap_lookup_run(&inode->folios, idx, &run))
@@ -453,9 +495,17 @@ int kvm_gmem_fallocate(struct gm_host *h, struct gm_file *file, int mode,
 		return -EOPNOTSUPP;
 	if (!PAGE_ALIGNED((uint64_t)offset) || !PAGE_ALIGNED((uint64_t)len))
 		return -EINVAL;
-	if (mode & GMEM_FALLOC_FL_PUNCH_HOLE)
+	if (mode & GMEM_FALLOC_FL_PUNCH_HOLE) {
+		if (kvm_gmem_is_hugetlb(f->inode)) {
+			int ret = kvm_gmem_huge_punch_prepare(h, f->inode,
+							      offset, len);
+
+			if (ret)
+				return ret;
+		}
 		return kvm_gmem_punch_hole(h, f->inode, offset, len);
-	return kvm_gmem_allocate(f->inode, offset, len);
+	}
+	return kvm_gmem_allocate(h, f->inode, offset, len);
 }
 
 /* ---- release ---- */
@@ -512,7 +562,7 @@ int kvm_gmem_fault_user_mapping(struct gm_host *h, struct gmem_inode *inode,
 		return -EFAULT;
 	if (kvm_gmem_is_private(h, inode, pgoff))
 		return -EFAULT;
-	ret = kvm_gmem_get_folio(inode, pgoff, &flags);
+	ret = kvm_gmem_get_folio(h, inode, pgoff, &flags);
 	if (ret)
 		return ret;
 	ret = kvm_gmem_mark_uptodate(h, inode, pgoff, flags);
@@ -602,7 +652,7 @@ int kvm_gmem_get_pfn(struct gm_host *h, struct kvm *kvm,
 	if (!rmap_lookup(&f->bindings, idx, &val) ||
 	    val != (uintptr_t)slot)
 		return -EIO;
-	ret = kvm_gmem_get_folio(f->inode, idx, &flags);
+	ret = kvm_gmem_get_folio(h, f->inode, idx, &flags);
 	if (ret)
 		return ret;
 	if (flags & GM_FOLIO_HWPOISON)

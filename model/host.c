@@ -15,6 +15,7 @@
 static const char *const gm_profile_names[GM_PROFILE_MAX] = {
 	[GM_PROFILE_MAINLINE] = "mainline",
 	[GM_PROFILE_INPLACE] = "inplace",
+	[GM_PROFILE_HUGETLB] = "hugetlb",
 };
 
 static const char *const gm_vm_type_names[GM_VM_TYPE_MAX] = {
@@ -31,6 +32,11 @@ void gm_config_init(struct gm_config *cfg)
 	cfg->profile = GM_PROFILE_MAINLINE;
 	cfg->vm_types = GM_VM_TYPES_ALL;
 	cfg->vm_attributes = -1;
+	/* the trace contract's default pool: 2M:1024,1G:64 */
+	cfg->hugetlb_pool_2m = 1024;
+	cfg->hugetlb_pool_1g = 64;
+	cfg->policy = GM_POLICY_EAGER;
+	cfg->lazy_ops = 8;
 }
 
 const char *gm_profile_name(enum gm_profile profile)
@@ -113,13 +119,16 @@ int gm_host_create(const struct gm_config *cfg, struct gm_host **out)
 
 	*out = NULL;
 	if ((unsigned int)cfg->profile >= GM_PROFILE_MAX ||
-	    cfg->vm_types & ~GM_VM_TYPES_ALL)
+	    cfg->vm_types & ~GM_VM_TYPES_ALL ||
+	    (unsigned int)cfg->policy >= GM_POLICY_MAX)
 		return -EINVAL;
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	h->cfg = *cfg;
 	h->next_ino = 1;
+	h->pool_free[0] = cfg->hugetlb_pool_2m;
+	h->pool_free[1] = cfg->hugetlb_pool_1g;
 	private_types = (1U << GM_VM_SW_PROTECTED) | (1U << GM_VM_SNP) |
 			(1U << GM_VM_TDX);
 	if (cfg->vm_attributes < 0)

@@ -112,6 +112,16 @@ struct gmem_inode {
 	uint64_t nr_make_shared;
 	/* a binding wrapped past EOF (6.18 loff_t overflow in bind) */
 	bool bound_past_eof;
+	/*
+	 * Profile hugetlb: the huge page order (9 or 18; 0 for 4K files),
+	 * the huge pages reserved from the host pool at creation, and per
+	 * huge page (index >> huge_order) the policy's bookkeeping:
+	 * GM_HUGE_LAST_* event bits and, for LAZY, when it became mergeable.
+	 */
+	unsigned int huge_order;
+	uint64_t nr_huge;
+	struct rmap huge_meta;
+	uint64_t clock;		/* conversions so far (LAZY's time) */
 	struct gmem_file *gmem_file_list;
 	struct gmem_inode *next;
 };
@@ -186,6 +196,9 @@ struct gm_proc {
 
 struct gm_host {
 	struct gm_config cfg;
+	uint64_t pool_free[2];	/* hugetlb pool: 2M, 1G pages not reserved */
+	struct gm_huge_stats huge;	/* counters; pool and mapping filled on
+					 * demand */
 	bool vm_attributes;	/* KVM_SET_MEMORY_ATTRIBUTES is built */
 	struct gm_alloc alloc;
 	struct gm_proc *procs;
@@ -296,6 +309,42 @@ void kvm_mmu_invalidate_end(struct kvm *kvm);
 bool kvm_mmu_unmap_gfn_range(struct gm_host *h, struct kvm *kvm,
 			     uint64_t start, uint64_t end,
 			     unsigned int filter);
+
+/* huge.c (profile hugetlb) */
+#define GM_HUGE_LAST_SPLIT (1ULL << 0)
+#define GM_HUGE_LAST_MERGE (1ULL << 1)
+#define GM_HUGE_PENDING (1ULL << 2)	/* LAZY: merge deferred */
+#define GM_HUGE_SINCE_SHIFT 8
+
+static inline unsigned int folio_order(uint64_t val)
+{
+	return GM_FOLIO_ORDER(val);
+}
+
+bool kvm_gmem_is_hugetlb(const struct gmem_inode *inode);
+int kvm_gmem_hugetlb_setup(struct gm_host *h, struct gmem_inode *inode,
+			   uint64_t flags);
+void kvm_gmem_hugetlb_release(struct gm_host *h, struct gmem_inode *inode);
+int kvm_gmem_huge_alloc(struct gm_host *h, struct gmem_inode *inode,
+			uint64_t index);
+struct gmem_huge_overlay {
+	uint64_t start, end;	/* indices about to get @val */
+	uint64_t val;
+};
+
+int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
+			      uint64_t base, bool allow_merge,
+			      const struct gmem_huge_overlay *ov);
+int kvm_gmem_huge_punch_prepare(struct gm_host *h, struct gmem_inode *inode,
+				int64_t offset, int64_t len);
+void kvm_gmem_huge_freed(struct gm_host *h, struct gmem_inode *inode,
+			 uint64_t start, uint64_t end);
+void kvm_gmem_huge_tick(struct gm_host *h, struct gmem_inode *inode);
+unsigned int kvm_gmem_max_mapping_order(struct gm_host *h, struct kvm *kvm,
+					struct kvm_memory_slot *slot,
+					uint64_t gfn, bool is_private);
+int kvm_gmem_huge_check(struct gm_host *h, struct gmem_inode *inode,
+			const char **why, uint64_t *bad);
 
 /* check.c */
 int gm_inode_check(struct gm_host *h, struct gmem_inode *inode, FILE *dump);

@@ -45,6 +45,8 @@ uint64_t kvm_gmem_get_supported_flags(const struct gm_host *h,
 {
 	uint64_t flags = GUEST_MEMFD_FLAG_MMAP;
 
+	if (h && h->cfg.profile >= GM_PROFILE_HUGETLB)
+		flags |= GUEST_MEMFD_FLAG_HUGETLB | GUEST_MEMFD_HUGETLB_MASK;
 	/* in-place conversion makes INIT_SHARED legal for CoCo VMs too */
 	if (!kvm || kvm_is_arm64(kvm) || !kvm_arch_has_private_mem(kvm) ||
 	    kvm_gmem_in_place(h))
@@ -875,6 +877,8 @@ int gm_guest_fault_begin(struct gm_proc *p, int vm_fd,
 		}
 		f->__inode = slot->gmem.file->inode;
 		f->__pfn_index = index;
+		f->order = (int)kvm_gmem_max_mapping_order(h, kvm, slot, gfn,
+							   is_private);
 		f->__kind = GM_SPTE_PRESENT | GM_SPTE_GMEM | GM_SPTE_WRITABLE |
 			    (is_private ? GM_SPTE_PRIVATE : 0);
 		return 0;
@@ -918,7 +922,11 @@ int gm_guest_fault_finish(struct gm_proc *p, int vm_fd,
 		f->outcome = GM_GUEST_RETRY;
 		return 0;
 	}
-	r = rmap_store(&kvm->sptes, gfn, gfn + 1, f->__kind);
+	/* a huge leaf covers its whole naturally aligned block */
+	r = rmap_store(&kvm->sptes, gfn & ~((1ULL << f->order) - 1),
+		       (gfn | ((1ULL << f->order) - 1)) + 1,
+		       f->__kind |
+			       ((uint64_t)f->order << GM_SPTE_ORDER_SHIFT));
 	if (r)
 		return r;
 	inode = f->__inode;

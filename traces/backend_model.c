@@ -35,7 +35,42 @@ struct backend {
 	int kvm_fd;
 	struct model_handle *h; /* one per trace object */
 	size_t nr;
+	enum gm_profile profile;
 };
+
+/*
+ * hugetlb_pool=SIZE:COUNT[,SIZE:COUNT] and policy=NAME from the header
+ * (the parser has checked the pool's syntax).
+ */
+static int model_huge_config(const struct trace_config *cfg,
+			     struct gm_config *mc, char *why, size_t why_len)
+{
+	const char *s = cfg->hugetlb_pool;
+
+	while (s && *s) {
+		unsigned long long count;
+		char unit;
+		int n = 0;
+
+		if (sscanf(s, "%*u%c:%llu%n", &unit, &count, &n) != 2 || !n)
+			break;
+		if (!strncmp(s, "2M", 2) || !strncmp(s, "2m", 2))
+			mc->hugetlb_pool_2m = count;
+		else if (!strncmp(s, "1G", 2) || !strncmp(s, "1g", 2))
+			mc->hugetlb_pool_1g = count;
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	if (cfg->policy[0] &&
+	    gm_huge_policy_parse(cfg->policy, &mc->policy)) {
+		snprintf(why, why_len,
+			 "unknown policy '%s' (eager, hier, lazy, nomerge)",
+			 cfg->policy);
+		return -EINVAL;
+	}
+	return 0;
+}
 
 static int model_open(const struct trace *t, const struct trace_config *cfg,
 		      const struct backend_caps *caps, struct backend **out,
@@ -64,6 +99,9 @@ static int model_open(const struct trace *t, const struct trace_config *cfg,
 	gm_config_init(&mc);
 	mc.profile = cfg->profile;
 	mc.vm_types = cfg->vm_types;
+	ret = model_huge_config(cfg, &mc, why, why_len);
+	if (ret)
+		goto err_free;
 	if (caps) {
 		mc.vm_types = caps->vm_types;
 		mc.vm_attributes = caps->vm_attributes ? 1 : 0;
@@ -73,6 +111,7 @@ static int model_open(const struct trace *t, const struct trace_config *cfg,
 		snprintf(why, why_len, "gm_host_create: %s", strerror(-ret));
 		goto err_free;
 	}
+	be->profile = mc.profile;
 	be->proc = gm_host_init_proc(be->host);
 	be->kvm_fd = gm_open_kvm(be->proc);
 	if (be->kvm_fd < 0) {
@@ -143,6 +182,16 @@ static void model_gmem(struct backend *be, const struct trace_op *op,
 	memset(&args, 0, sizeof(args));
 	args.size = op->u.gmem.size;
 	args.flags = op->u.gmem.flags;
+	/*
+	 * huge=2M|1G: the page size, encoded like MFD_HUGE_* (PROPOSED); the
+	 * profiles without HugeTLB ignore the key, as the kernel backend does.
+	 */
+	if (be->profile < GM_PROFILE_HUGETLB)
+		;
+	else if (op->u.gmem.huge == (2ULL << 20))
+		args.flags |= GUEST_MEMFD_HUGETLB_2MB;
+	else if (op->u.gmem.huge == (1ULL << 30))
+		args.flags |= GUEST_MEMFD_HUGETLB_1GB;
 	ret = gm_ioctl(be->proc, obj_fd(be, op->obj2), KVM_CREATE_GUEST_MEMFD,
 		       (unsigned long)&args);
 	model_create_fd(be, op, ret, res);

@@ -32,8 +32,21 @@
 enum gm_profile {
 	GM_PROFILE_MAINLINE = 0,	/* Linux 6.18 */
 	GM_PROFILE_INPLACE,		/* + in-place conversion series v8 */
+	GM_PROFILE_HUGETLB,		/* + HugeTLB huge folios (WIP) */
 	GM_PROFILE_MAX
 };
+
+/* Split/merge policies of the hugetlb profile (docs/policies.md). */
+enum gm_huge_policy {
+	GM_POLICY_EAGER = 0,	/* WIP: any shared page -> order 0 */
+	GM_POLICY_HIER,		/* 1G -> 2M -> 4K only where needed */
+	GM_POLICY_LAZY,		/* eager split, merge deferred */
+	GM_POLICY_NOMERGE,	/* TDX: splits last until freed */
+	GM_POLICY_MAX
+};
+
+const char *gm_huge_policy_name(enum gm_huge_policy policy);
+int gm_huge_policy_parse(const char *name, enum gm_huge_policy *policy);
 
 /* VM types the simulated KVM can offer. */
 enum gm_vm_type {
@@ -59,6 +72,11 @@ struct gm_config {
 	int vm_attributes;
 	/* host MAXPHYADDR bounding memslot GPAs (kvm_mmu_max_gfn); 0: 52 */
 	unsigned int max_gpa_bits;
+	/* profile hugetlb: host pool of 2M and 1G pages, and the policy */
+	unsigned long hugetlb_pool_2m;
+	unsigned long hugetlb_pool_1g;
+	enum gm_huge_policy policy;
+	unsigned int lazy_ops;	/* LAZY: conversions before a merge */
 };
 
 void gm_config_init(struct gm_config *cfg);
@@ -238,11 +256,36 @@ enum gm_share_state {
 /* Host shareability of [offset, offset+len): an enum gm_share_state. */
 int gm_gmem_state(struct gm_proc *p, int fd, uint64_t offset, uint64_t len);
 
+/* ---- huge pages (profile hugetlb) ---- */
+
+/* Orders are counted by index: 0 = 4K, 1 = 2M, 2 = 1G. */
+#define GM_HUGE_LEVELS 3
+
+struct gm_huge_stats {
+	uint64_t splits[GM_HUGE_LEVELS][GM_HUGE_LEVELS];	/* [from][to] */
+	uint64_t merges[GM_HUGE_LEVELS][GM_HUGE_LEVELS];	/* [from][to] */
+	uint64_t pingpong;	/* a split after a merge of the same page */
+	uint64_t vmemmap_bytes;	/* restored by splits, now */
+	uint64_t vmemmap_peak;
+	uint64_t zaps;		/* stage-2 zaps before splits */
+	uint64_t eagain;	/* conversions and punches refused */
+	uint64_t pool_total[2];	/* 2M, 1G */
+	uint64_t pool_reserved[2];
+	uint64_t pool_in_use[2];
+	uint64_t mapped[GM_HUGE_LEVELS];	/* stage-2 pages mapped at */
+	uint64_t attr_runs;
+};
+
+void gm_host_huge_stats(struct gm_host *h, struct gm_huge_stats *st);
+
 /* ---- introspection for tests and tools ---- */
 
 #define GM_FOLIO_PRESENT (1U << 0)
 #define GM_FOLIO_UPTODATE (1U << 1)
 #define GM_FOLIO_HWPOISON (1U << 2)
+/* the folio's order, in bits 8..15 of the flags */
+#define GM_FOLIO_ORDER_SHIFT 8
+#define GM_FOLIO_ORDER(flags) (((flags) >> GM_FOLIO_ORDER_SHIFT) & 0xff)
 
 struct gm_gmem_info {
 	uint64_t size;
@@ -272,6 +315,9 @@ int gm_gmem_folio_flags(struct gm_proc *p, int fd, uint64_t index,
 #define GM_SPTE_PRIVATE (1U << 1)
 #define GM_SPTE_GMEM (1U << 2)	/* pfn from guest_memfd, else from hva */
 #define GM_SPTE_WRITABLE (1U << 3)
+/* the mapping's order (stage-2 leaf size), in bits 8..15 */
+#define GM_SPTE_ORDER_SHIFT 8
+#define GM_SPTE_ORDER(flags) (((flags) >> GM_SPTE_ORDER_SHIFT) & 0xff)
 
 struct gm_vm_info {
 	enum gm_vm_type type;

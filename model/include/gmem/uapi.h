@@ -144,6 +144,18 @@ struct kvm_memory_attributes2 {
 
 #define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
 
+/*
+ * PROPOSED (HugeTLB guest_memfd WIP, Ackerley Tng / Vishal Annapurve): a
+ * HugeTLB-backed file, its huge page size encoded like MFD_HUGE_* (log2 of
+ * the size in bits 26..31).  Profile `hugetlb`.
+ */
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP (1ULL << 2)
+#define GUEST_MEMFD_FLAG_HUGETLB (1ULL << 3)
+#define GUEST_MEMFD_HUGETLB_SHIFT 26
+#define GUEST_MEMFD_HUGETLB_MASK (0x3fULL << GUEST_MEMFD_HUGETLB_SHIFT)
+#define GUEST_MEMFD_HUGETLB_2MB (21ULL << GUEST_MEMFD_HUGETLB_SHIFT)
+#define GUEST_MEMFD_HUGETLB_1GB (30ULL << GUEST_MEMFD_HUGETLB_SHIFT)
+
 /* capabilities */
 #define KVM_CAP_NR_MEMSLOTS 10
 #define KVM_CAP_READONLY_MEM 81
