@@ -77,7 +77,7 @@ endif
 
 # ----------------------------------------------------------------- sources
 
-MODEL_SRCS	:= $(sort $(wildcard model/*.c))
+MODEL_SRCS	:= $(sort $(wildcard model/*.c model/policy/*.c))
 TRACE_SRCS	:= $(sort $(filter-out traces/main.c,$(wildcard traces/*.c)))
 CLI_SRC		:= traces/main.c
 TEST_SRCS	:= $(sort $(wildcard tests/*.c))

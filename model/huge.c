@@ -16,8 +16,9 @@
  * present indices of a file are a union of whole huge pages.  Within one,
  * every 2M granule has one order: 18, 9 or 0.
  *
- * The policy decides, per 2M granule of a huge page, the order it wants
- * (policy_target()) and whether a merge may happen now (policy_may_merge());
+ * The policy (policy/gmem_huge_policy.h) decides, per 2M granule of a huge
+ * page, the order it wants (->target_order) and whether a merge may happen
+ * now (->may_merge);
  * kvm_gmem_huge_restructure() turns the difference into splits and merges,
  * zapping stage-2 before any split (the ordering rule, §6.2.3) and paying
  * the vmemmap restore first (a split that cannot get it fails, §6.2.4).
@@ -25,21 +26,23 @@
 #include <string.h>
 
 #include "internal.h"
+#include "policy/gmem_huge_policy.h"
+#include "policy/shim/custom.h"
 
 #define GRANULE_ORDER 9U	/* a 2M block: the unit of hierarchical splits */
 
-static const char *const gm_huge_policy_names[GM_POLICY_MAX] = {
-	[GM_POLICY_EAGER] = "eager",
-	[GM_POLICY_HIER] = "hier",
-	[GM_POLICY_LAZY] = "lazy",
-	[GM_POLICY_NOMERGE] = "nomerge",
+static const struct gmem_huge_policy_ops *const gm_huge_policies[] = {
+	[GM_POLICY_EAGER] = &gmem_huge_policy_eager,
+	[GM_POLICY_HIER] = &gmem_huge_policy_hier,
+	[GM_POLICY_LAZY] = &gmem_huge_policy_lazy,
+	[GM_POLICY_NOMERGE] = &gmem_huge_policy_nomerge,
 };
 
 const char *gm_huge_policy_name(enum gm_huge_policy policy)
 {
 	if ((unsigned int)policy >= GM_POLICY_MAX)
 		return "?";
-	return gm_huge_policy_names[policy];
+	return gm_huge_policies[policy]->name;
 }
 
 int gm_huge_policy_parse(const char *name, enum gm_huge_policy *policy)
@@ -47,7 +50,7 @@ int gm_huge_policy_parse(const char *name, enum gm_huge_policy *policy)
 	unsigned int i;
 
 	for (i = 0; i < GM_POLICY_MAX; i++) {
-		if (!strcmp(name, gm_huge_policy_names[i])) {
+		if (!strcmp(name, gm_huge_policies[i]->name)) {
 			*policy = i;
 			return 0;
 		}
@@ -132,7 +135,13 @@ static uint64_t vmemmap_extra(const struct gmem_inode *inode, uint64_t start,
 		 * an order-0 page needs its own 64-byte struct page
 		 * (inflight-series §3.3, DERIVED).
 		 */
-		bytes += o ? ((e - s) >> o) * PAGE_SIZE : (e - s) * 64;
+		/* count each folio once, at the run holding its first page */
+		if (o)
+			bytes += (((e + (1ULL << o) - 1) >> o) -
+				  ((s + (1ULL << o) - 1) >> o)) *
+				 PAGE_SIZE;
+		else
+			bytes += (e - s) * 64;
 	}
 	huge = ((end - start) >> inode->huge_order) * PAGE_SIZE;
 	return bytes > huge ? bytes - huge : 0;
@@ -203,51 +212,50 @@ static bool attrs_all_ov(const struct gmem_inode *inode, uint64_t start,
 	       attrs_all(inode, e, end, val);
 }
 
-/*
- * The order the policy wants for the 2M granule at @index of the huge page
- * at @base.  Every policy keeps a huge folio only over a uniformly private
- * range (§6.2.1); they differ in how far they split and when they merge.
- */
-static unsigned int policy_target(const struct gm_host *h,
-				  const struct gmem_inode *inode, uint64_t base,
-				  uint64_t index,
-				  const struct gmem_huge_overlay *ov)
-{
-	uint64_t g = index & ~((1ULL << GRANULE_ORDER) - 1);
-	const uint64_t priv = KVM_MEMORY_ATTRIBUTE_PRIVATE;
+/* ---- the policy interface's accessors (policy/gmem_huge_policy.h) ---- */
 
-	if (attrs_all_ov(inode, base, base + huge_pages(inode), priv, ov))
-		return inode->huge_order;
-	if (h->cfg.policy == GM_POLICY_HIER &&
-	    inode->huge_order > GRANULE_ORDER &&
-	    attrs_all_ov(inode, g, g + (1ULL << GRANULE_ORDER), priv, ov))
-		return GRANULE_ORDER;
-	return 0;
+unsigned int gmem_huge_page_order(const struct gmem_huge_page *hp)
+{
+	return hp->inode->huge_order;
 }
 
-/* May the huge page at @hp (huge index) merge now? */
-static bool policy_may_merge(struct gm_host *h, struct gmem_inode *inode,
-			     uint64_t hp)
+bool gmem_huge_page_private(const struct gmem_huge_page *hp, pgoff_t index,
+			    unsigned int order)
 {
-	uint64_t meta = 0, since;
+	uint64_t start = index & ~((1ULL << order) - 1);
 
-	switch (h->cfg.policy) {
-	case GM_POLICY_NOMERGE:
-		return false;	/* TDX: no promotion until freed (§3.5) */
-	case GM_POLICY_LAZY:
-		rmap_lookup(&inode->huge_meta, hp, &meta);
-		if (!(meta & GM_HUGE_PENDING)) {
-			meta |= GM_HUGE_PENDING;
-			meta = (meta & ((1ULL << GM_HUGE_SINCE_SHIFT) - 1)) |
-			       inode->clock << GM_HUGE_SINCE_SHIFT;
-			rmap_store(&inode->huge_meta, hp, hp + 1, meta);
-			return false;
-		}
-		since = meta >> GM_HUGE_SINCE_SHIFT;
-		return inode->clock - since >= h->cfg.lazy_ops;
-	default:
-		return true;
+	return attrs_all_ov(hp->inode, start, start + (1ULL << order),
+			    KVM_MEMORY_ATTRIBUTE_PRIVATE, hp->ov);
+}
+
+u64 gmem_huge_page_clock(const struct gmem_huge_page *hp)
+{
+	return hp->inode->clock;
+}
+
+u64 gmem_huge_page_mergeable_since(struct gmem_huge_page *hp)
+{
+	uint64_t idx = hp->base >> hp->inode->huge_order, meta = 0;
+
+	rmap_lookup(&hp->inode->huge_meta, idx, &meta);
+	if (!(meta & GM_HUGE_PENDING)) {
+		meta = (meta & ((1ULL << GM_HUGE_SINCE_SHIFT) - 1)) |
+		       GM_HUGE_PENDING |
+		       hp->inode->clock << GM_HUGE_SINCE_SHIFT;
+		/* the huge page's own run: fits in reserved capacity */
+		rmap_store(&hp->inode->huge_meta, idx, idx + 1, meta);
 	}
+	return meta >> GM_HUGE_SINCE_SHIFT;
+}
+
+unsigned int gmem_huge_page_tunable(const struct gmem_huge_page *hp)
+{
+	return hp->h->cfg.lazy_ops;
+}
+
+static const struct gmem_huge_policy_ops *huge_policy(const struct gm_host *h)
+{
+	return gm_huge_policies[h->cfg.policy];
 }
 
 /* ---- restructuring ---- */
@@ -321,81 +329,90 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 			      uint64_t base, bool allow_merge,
 			      const struct gmem_huge_overlay *ov)
 {
+	const struct gmem_huge_policy_ops *ops = huge_policy(h);
+	struct gmem_huge_page hp = { h, inode, base, ov };
 	const uint64_t n = huge_pages(inode);
 	const uint64_t gn = n < (1ULL << GRANULE_ORDER) ? n :
 						      1ULL << GRANULE_ORDER;
-	uint64_t hp = base >> inode->huge_order, g, before, after;
-	unsigned int want_huge = policy_target(h, inode, base, base, ov);
-	bool split = false, merge = false, may_merge = false;
-	unsigned int cur, want;
-	uint64_t val;
+	uint64_t g, before, after, val;
+	unsigned int cur, want, *plan;
+	unsigned int nr_g = (unsigned int)(n / gn), i;
+	bool split = false, merge = false, asked = false, may = false;
 	int ret;
 
 	if (!rmap_lookup(&inode->folios, base, &val))
 		return 0;	/* not allocated */
-	if (want_huge == inode->huge_order && allow_merge &&
-	    folio_order(val) != inode->huge_order)
-		may_merge = policy_may_merge(h, inode, hp) &&
-			    range_mergeable(inode, base, base + n);
+	plan = gm_zalloc(host_alloc(h), nr_g * sizeof(*plan));
+	if (!plan)
+		return -ENOMEM;
 
-	/* plan granule by granule */
-	for (g = base; g < base + n; g += gn) {
+	/* the new order of each 2M granule */
+	for (i = 0, g = base; i < nr_g; i++, g += gn) {
 		rmap_lookup(&inode->folios, g, &val);
 		cur = folio_order(val);
-		want = policy_target(h, inode, base, g, ov);
-		if (want < cur)
+		want = ops->target_order(&hp, g);
+		plan[i] = cur;
+		if (want < cur) {
+			plan[i] = want;
 			split = true;
-		else if (want > cur && (may_merge || (want < inode->huge_order &&
-						      allow_merge &&
-						      h->cfg.policy ==
-							      GM_POLICY_HIER &&
-						      range_mergeable(inode, g,
-								      g + gn))))
+			continue;
+		}
+		if (want == cur || !allow_merge)
+			continue;
+		/* a merge: the policy decides when, the refcounts whether */
+		if (!asked) {
+			may = ops->may_merge(&hp);
+			asked = true;
+		}
+		if (may && range_mergeable(inode, g & ~((1ULL << want) - 1),
+					   (g & ~((1ULL << want) - 1)) +
+						   (1ULL << want))) {
+			plan[i] = want;
 			merge = true;
+		}
 	}
-	if (!split && !merge)
+	if (!split && !merge) {
+		gm_free(host_alloc(h), plan);
 		return 0;
-
+	}
+	/*
+	 * A merge into the huge folio is decided over the whole huge page
+	 * (same answer for every granule), so no granule is left behind.
+	 */
 	before = vmemmap_extra(inode, base, base + n);
 	ret = rmap_reserve(&inode->folios, 4);
-	if (ret)
-		return ret;
-	if (split) {
+	if (!ret && split)
 		/* the vmemmap restore is the split's allocation (§6.2.4) */
 		ret = gm_alloc_may_fail(host_alloc(h));
-		if (ret)
-			return ret;
+	if (ret) {
+		gm_free(host_alloc(h), plan);
+		return ret;
+	}
+	if (split) {
 		/* §6.2.3: no stage-2 leaf may outlive the folio it maps */
 		huge_zap(h, inode, base, base + n);
 	}
-	for (g = base; g < base + n; g += gn) {
+	for (i = 0, g = base; i < nr_g; i++, g += gn) {
 		rmap_lookup(&inode->folios, g, &val);
 		cur = folio_order(val);
-		want = policy_target(h, inode, base, g, ov);
-		if (want < cur) {
-			if (cur == inode->huge_order && g == base)
+		if (plan[i] == cur)
+			continue;
+		/* one folio of the huge order counts once, 2M ones each */
+		if (cur < inode->huge_order || g == base) {
+			if (plan[i] < cur)
 				h->huge.splits[order_level(cur)]
-					      [order_level(want)]++;
-			else if (cur < inode->huge_order)
-				h->huge.splits[order_level(cur)]
-					      [order_level(want)]++;
-			folio_set_order(inode, g, g + gn, want);
-		} else if (want > cur &&
-			   (may_merge ||
-			    (want < inode->huge_order && allow_merge &&
-			     h->cfg.policy == GM_POLICY_HIER &&
-			     range_mergeable(inode, g, g + gn)))) {
-			/* a merge into the huge folio counts once */
-			if (want < inode->huge_order || g == base)
-				h->huge.merges[order_level(cur)]
-					      [order_level(want)]++;
-			folio_set_order(inode, g, g + gn, want);
+					      [order_level(plan[i])]++;
 		}
+		if (plan[i] > cur &&
+		    (plan[i] < inode->huge_order || g == base))
+			h->huge.merges[order_level(cur)]
+				      [order_level(plan[i])]++;
+		folio_set_order(inode, g, g + gn, plan[i]);
 	}
-	/* a 1G page split to mixed orders counted once above */
+	gm_free(host_alloc(h), plan);
 	after = vmemmap_extra(inode, base, base + n);
 	vmemmap_account(h, (int64_t)(after - before));
-	huge_meta_event(h, inode, hp,
+	huge_meta_event(h, inode, base >> inode->huge_order,
 			split ? GM_HUGE_LAST_SPLIT : GM_HUGE_LAST_MERGE);
 	return 0;
 }
@@ -513,6 +530,20 @@ unsigned int kvm_gmem_max_mapping_order(struct gm_host *h, struct kvm *kvm,
 
 /* ---- checks and statistics ---- */
 
+static bool huge_folio_uniform(const struct gmem_inode *inode, uint64_t base,
+			       unsigned int order)
+{
+	uint64_t end = base + (1ULL << order);
+	uint32_t i;
+
+	for (i = rmap_first_after(&inode->folios, base);
+	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
+	     i++)
+		if (folio_order(inode->folios.r_runs[i].val) != order)
+			return false;
+	return true;
+}
+
 /*
  * §6.2 invariants of one file: folio orders are 0, 9 or the huge order and
  * naturally aligned; a huge folio covers only private pages; present
@@ -539,9 +570,18 @@ int kvm_gmem_huge_check(struct gm_host *h, struct gmem_inode *inode,
 			continue;
 		}
 		if ((o && o != 9 && o != inode->huge_order) ||
-		    o > inode->huge_order || (r->start & mask) ||
-		    (r->end & mask)) {
-			*why = "folio order not 0/2M/1G or not aligned";
+		    o > inode->huge_order) {
+			*why = "folio order not 0, 2M or the huge order";
+			return -EUCLEAN;
+		}
+		/* per-page flags split runs, never a folio's order */
+		if (o && rmap_count(&inode->folios, r->start & ~mask,
+				    (r->start & ~mask) + mask + 1) != mask + 1) {
+			*why = "huge folio partly present";
+			return -EUCLEAN;
+		}
+		if (o && !huge_folio_uniform(inode, r->start & ~mask, o)) {
+			*why = "pages of one folio disagree on its order";
 			return -EUCLEAN;
 		}
 		if (o && !attrs_all(inode, r->start, r->end,

@@ -50,6 +50,7 @@ struct gen_gmem {
 	int vm; /* index into vms[] at creation */
 	uint64_t size;
 	uint64_t flags;
+	uint64_t huge; /* HugeTLB page size, 0 for 4K files */
 	bool live;
 };
 
@@ -70,6 +71,7 @@ struct gen {
 	unsigned int slots_bound; /* mask of slot names ever bound */
 	int slot_vm[GEN_SLOT_NAMES]; /* VM of each name's newest binding */
 	bool inplace;		/* profile inplace: model-only ops too */
+	bool hugetlb;		/* profile hugetlb: HugeTLB files too */
 	unsigned int nr_procs;	/* processes forked so far */
 	bool proc_live[4];
 };
@@ -316,6 +318,24 @@ static void gen_gmem(struct gen *g)
 	char buf[32];
 
 	vm = (unsigned int)pick_vm(g);
+	if (g->hugetlb && chance(g, 60)) {
+		/* a HugeTLB file: 2M pages mostly, a 1G one now and then */
+		bool gig = chance(g, 10);
+
+		size = gig ? 1ULL << 30 : (1 + rnd(g, 4)) * (2ULL << 20);
+		i = new_slot(g, &g->nr_gmems, GEN_MAX_GMEMS);
+		g->gmems[i].id = g->next_gmem++;
+		g->gmems[i].vm = (int)vm;
+		g->gmems[i].size = size;
+		g->gmems[i].flags = 1;
+		g->gmems[i].huge = gig ? 1ULL << 30 : 2ULL << 20;
+		g->gmems[i].live = g->vms[vm].live;
+		fprintf(g->out, "gmem g%u vm%u size=%s flags=mmap|hugetlb "
+				"huge=%s\n",
+			g->gmems[i].id, g->vms[vm].id,
+			fmt_num(g, size, buf, sizeof(buf)), gig ? "1G" : "2M");
+		return;
+	}
 	if (chance(g, 70))
 		size = PICK(g, good_sizes);
 	else if (chance(g, 40))
@@ -329,6 +349,7 @@ static void gen_gmem(struct gen *g)
 	g->gmems[i].vm = (int)vm;
 	g->gmems[i].size = size;
 	g->gmems[i].flags = fl ? fl->value : 3;
+	g->gmems[i].huge = 0;
 	g->gmems[i].live = g->vms[vm].live && size && !(size % GEN_PAGE) &&
 			   size < (1ULL << 63) && !(g->gmems[i].flags & ~3ULL);
 	fprintf(g->out, "gmem g%u vm%u size=%s flags=%s", g->gmems[i].id,
@@ -383,6 +404,11 @@ static void gen_fallocate(struct gen *g)
 	else if (chance(g, 20))
 		mode = "keep_size";
 
+	/* HugeTLB files punch whole huge pages, mostly */
+	if (f->huge && chance(g, 80)) {
+		off = rnd(g, f->size / f->huge) * f->huge;
+		len = f->huge;
+	}
 	/* an allocation that may succeed stays small */
 	if ((!mode || !strcmp(mode, "keep_size")) && len > GEN_MAX_ALLOC &&
 	    off <= f->size && len <= f->size - off)
@@ -870,13 +896,23 @@ int trace_gen_random(FILE *out, uint64_t seed, unsigned long nr_ops,
 	memset(&g, 0, sizeof(g));
 	g.out = out;
 	g.state = seed;
-	g.inplace = profile && !strcmp(profile, "inplace");
+	g.hugetlb = profile && !strcmp(profile, "hugetlb");
+	g.inplace = g.hugetlb || (profile && !strcmp(profile, "inplace"));
 	fprintf(out, "# gmemsim gen random --seed %" PRIu64 " --ops %lu%s%s\n",
 		seed, nr_ops, profile ? " --profile=" : "",
 		profile ? profile : "");
-	fprintf(out, "gmemtrace 1 profile=%s vm_types=%s\n",
+	fprintf(out, "gmemtrace 1 profile=%s vm_types=%s",
 		profile ? profile : "mainline",
 		g.inplace ? "default,sw_protected,snp,tdx,pkvm" : "default");
+	if (g.hugetlb) {
+		static const char *const policies[] = {
+			"eager", "hier", "lazy", "nomerge",
+		};
+
+		fprintf(out, " hugetlb_pool=2M:64,1G:2 policy=%s",
+			policies[seed % 4]);
+	}
+	fputc('\n', out);
 	for (i = 0; i < nr_ops; i++)
 		gen_one(&g);
 	if (fflush(out) || ferror(out))
