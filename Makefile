@@ -11,6 +11,8 @@
 #   cov      build/cov/    --coverage -O0            -> build/cov/gmemtest,
 #                                                       build/cov/gmemsim
 #   fuzz     build/fuzz/   afl-clang-fast            -> build/fuzz/fuzz_trace
+#   tsan     build/tsan/   ThreadSanitizer           -> build/tsan/gmemtest,
+#                                                       build/tsan/gmemsim
 #
 # Every flavour builds libgmem.a (model/) and libgmemtrace.a (traces/ without
 # main.c).  Everything the build writes is under build/.  `make help` lists
@@ -32,11 +34,14 @@ GCOVR		?= gcovr
 
 BUILD		:= build
 
-BASE_CPPFLAGS	:= -D_GNU_SOURCE -Imodel/include -Imodel -Itraces
+BASE_CPPFLAGS	:= -D_GNU_SOURCE -Imodel/include -Imodel -Itraces -Isim
 BASE_CFLAGS	:= -std=gnu11 -g -O2 -Wall -Wextra -Werror
 SAN_FLAGS	:= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=all
 COV_FLAGS	:= --coverage -O0
+TSAN_FLAGS	:= -fsanitize=thread -fno-omit-frame-pointer
+# sim/ runs vCPU threads; every link gets pthreads.
+SYS_LIBS	:= -lpthread
 
 # User additions (make CFLAGS=... LDFLAGS=... LDLIBS=...) go after ours.
 CFLAGS		?=
@@ -51,6 +56,7 @@ DIFF_OPS	?= 200
 DIFF_BATCH	?= 500
 TEST_DIFF_SEEDS	:= 300
 TEST_INV_SEEDS	:= 300
+TEST_SIM_SEEDS	:= 300
 COVERAGE_MIN	?= 90
 
 # The kernel steps run when this device is a character device we can read
@@ -78,7 +84,10 @@ endif
 # ----------------------------------------------------------------- sources
 
 MODEL_SRCS	:= $(sort $(wildcard model/*.c model/policy/*.c))
-TRACE_SRCS	:= $(sort $(filter-out traces/main.c,$(wildcard traces/*.c)))
+# sim/ (the model over real memory, docs/sim.md) is archived with traces/.
+SIM_SRCS	:= $(sort $(wildcard sim/*.c))
+TRACE_SRCS	:= $(sort $(filter-out traces/main.c,$(wildcard traces/*.c))) \
+		   $(SIM_SRCS)
 CLI_SRC		:= traces/main.c
 TEST_SRCS	:= $(sort $(wildcard tests/*.c))
 FUZZ_TARGET_SRC	:= tests/fuzz/fuzz_trace.c
@@ -96,7 +105,7 @@ DEMO_TRACE	:= traces/demo.trace
 SEED_TRACES	:= $(sort $(shell find traces -name '*.trace' -type f 2>/dev/null))
 
 FORMAT_SRCS	:= $(sort $(wildcard model/*.[ch] model/include/gmem/*.h \
-			traces/*.[ch] tests/*.[ch] tests/fuzz/*.[ch]))
+			traces/*.[ch] sim/*.[ch] tests/*.[ch] tests/fuzz/*.[ch]))
 
 # What `make test` cannot do without, checked up front so that a missing
 # file fails the run loudly instead of skipping a step.
@@ -146,30 +155,33 @@ $(2)/libgmemtrace.a: $$($(1)_TRACE_OBJS) $(2)/.srcs
 
 $(5): $(2)/traces/main.o $$($(1)_LIBS) $(2)/.flags
 	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
-	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$< $$($(1)_LIBS) $$(LDLIBS)
+	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$< $$($(1)_LIBS) $$(LDLIBS) \
+		$$(SYS_LIBS)
 
 $(2)/gmemtest: $$($(1)_TEST_OBJS) $$($(1)_LIBS) $(2)/.flags
 	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
 	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$($(1)_TEST_OBJS) \
-		$$($(1)_LIBS) -lcunit $$(LDLIBS)
+		$$($(1)_LIBS) -lcunit $$(LDLIBS) $$(SYS_LIBS)
 
 $(2)/fuzz-replay: $(2)/tests/fuzz/replay_main.o $(2)/tests/fuzz/fuzz_trace.o \
 		  $$($(1)_LIBS) $(2)/.flags
 	$$(if $$(Q),@printf '  LD %-6s %s\n' $(1) $$@)
 	$$(Q)$$($(1)_CC) $$($(1)_LDFLAGS) -o $$@ $$(filter %.o,$$^) \
-		$$($(1)_LIBS) $$(LDLIBS)
+		$$($(1)_LIBS) $$(LDLIBS) $$(SYS_LIBS)
 endef
 
 $(eval $(call flavour,obj,$(BUILD)/obj,$(CC),,$(CLI)))
 $(eval $(call flavour,asan,$(BUILD)/asan,$(CC),$(SAN_FLAGS),$(BUILD)/asan/gmemsim))
 $(eval $(call flavour,cov,$(BUILD)/cov,$(CC),$(COV_FLAGS),$(BUILD)/cov/gmemsim))
 $(eval $(call flavour,fuzz,$(BUILD)/fuzz,$(AFL_CC),,$(BUILD)/fuzz/gmemsim))
+$(eval $(call flavour,tsan,$(BUILD)/tsan,$(CC),$(TSAN_FLAGS),$(BUILD)/tsan/gmemsim))
 
 # The AFL++ target: afl-clang-fast links its libFuzzer-compatible driver.
 FUZZ_BIN := $(BUILD)/fuzz/fuzz_trace
 $(FUZZ_BIN): $(BUILD)/fuzz/tests/fuzz/fuzz_trace.o $(fuzz_LIBS) $(BUILD)/fuzz/.flags
 	$(if $(Q),@printf '  LD %-6s %s\n' fuzz $@)
-	$(Q)$(AFL_CC) $(fuzz_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(fuzz_LIBS) $(LDLIBS)
+	$(Q)$(AFL_CC) $(fuzz_LDFLAGS) -fsanitize=fuzzer -o $@ $< $(fuzz_LIBS) $(LDLIBS) \
+		$(SYS_LIBS)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
@@ -179,7 +191,8 @@ $(CLI_SRC) tests/test_main.c $(FUZZ_TARGET_SRC) $(FUZZ_MAIN_SRC):
 
 # ----------------------------------------------------------------- targets
 
-.PHONY: all test check test-inputs test-unit test-replay test-kernel \
+.PHONY: all test check test-inputs test-unit test-replay test-sim test-kernel \
+	check-tsan \
 	test-fuzz-replay replay demo coverage coverage-run fuzz fuzz-run \
 	bench difftest invariants format format-check clean help FORCE
 
@@ -188,11 +201,12 @@ all: $(CLI)
 # `make test`: each step is its own make run so steps stay in order under -j
 # while each one builds in parallel.
 test:
-	@echo "==> test [1/6] dependencies: $(DEPS_TEST)"
+	@echo "==> test [1/7] dependencies: $(DEPS_TEST)"
 	@bash scripts/deps.sh $(DEPS_TEST)
 	@$(MAKE) --no-print-directory test-inputs
 	@$(MAKE) --no-print-directory test-unit
 	@$(MAKE) --no-print-directory test-replay
+	@$(MAKE) --no-print-directory test-sim
 	@$(MAKE) --no-print-directory test-kernel
 	@$(MAKE) --no-print-directory test-fuzz-replay
 	@echo "==> test: all steps passed"
@@ -200,7 +214,7 @@ test:
 check: test
 
 test-inputs:
-	@echo "==> test [2/6] inputs"
+	@echo "==> test [2/7] inputs"
 	@missing=""; \
 	for f in $(TEST_INPUTS); do [ -f "$$f" ] || missing="$$missing $$f"; done; \
 	[ -n "$(MODEL_SRCS)" ] || missing="$$missing model/*.c"; \
@@ -214,21 +228,43 @@ test-inputs:
 
 # Each step prints its header, builds what it runs, then runs it.
 test-unit:
-	@echo "==> test [3/6] CUnit suites, ASan+UBSan flavour ($(BUILD)/asan/gmemtest)"
+	@echo "==> test [3/7] CUnit suites, ASan+UBSan flavour ($(BUILD)/asan/gmemtest)"
 	@$(MAKE) --no-print-directory $(BUILD)/asan/gmemtest
 	@$(SAN_ENV) $(BUILD)/asan/gmemtest
 
 test-replay:
-	@echo "==> test [4/6] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace traces with check after every op"
+	@echo "==> test [4/7] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace traces with check after every op"
 	@$(MAKE) --no-print-directory $(CLI)
 	@$(CLI) replay --backend=model $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@bash scripts/difftest.sh -p inplace $(CLI) $(TEST_INV_SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
 
+# The model over real memory (docs/sim.md): the same traces, the same
+# expectations, every host access really made and checked against the model.
+test-sim:
+	@echo "==> test [5/7] replay on the sim (model over memfd + userfaultfd): $(words $(CORPUS)) corpus + $(words $(REGRESS)) regress traces + $(DEMO_TRACE), then model vs sim diff over $(TEST_SIM_SEEDS) random traces per profile"
+	@$(MAKE) --no-print-directory $(CLI)
+	@GMEMSIM_SIM_STATS=1 $(CLI) replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
+	@rm -rf $(BUILD)/simdiff && mkdir -p $(BUILD)/simdiff
+	@for p in mainline inplace; do \
+		for s in $$(seq 1 $(TEST_SIM_SEEDS)); do \
+			$(CLI) gen random --seed $$s --ops $(DIFF_OPS) \
+				--profile=$$p > $(BUILD)/simdiff/$$p-$$s.trace; \
+		done; \
+	done
+	@GMEMSIM_SIM_STATS=1 $(CLI) diff --backend=sim $(BUILD)/simdiff/*.trace
+
+# ThreadSanitizer build of the sim suite and the sim replay.
+check-tsan:
+	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suite, corpus replay on --backend=sim"
+	@$(MAKE) --no-print-directory $(BUILD)/tsan/gmemtest $(BUILD)/tsan/gmemsim
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemtest -s sim
+	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
+
 test-kernel:
 	@if $(KVM_USABLE); then \
-		echo "==> test [5/6] kernel backend: corpus replay, then diff over $(TEST_DIFF_SEEDS) random traces"; \
+		echo "==> test [6/7] kernel backend: corpus replay, then diff over $(TEST_DIFF_SEEDS) random traces"; \
 	else \
-		echo "==> test [5/6] kernel backend: skipped ($(KVM_DEV) is missing or not read/write for $$(id -un))"; \
+		echo "==> test [6/7] kernel backend: skipped ($(KVM_DEV) is missing or not read/write for $$(id -un))"; \
 	fi
 	@if $(KVM_USABLE); then $(MAKE) --no-print-directory $(CLI); fi
 	@if $(KVM_USABLE); then \
@@ -238,7 +274,7 @@ test-kernel:
 	fi
 
 test-fuzz-replay:
-	@echo "==> test [6/6] fuzz target over the seed corpus, gcc ASan+UBSan ($(words $(SEED_TRACES)) traces under traces/)"
+	@echo "==> test [7/7] fuzz target over the seed corpus, gcc ASan+UBSan ($(words $(SEED_TRACES)) traces under traces/)"
 	@$(MAKE) --no-print-directory $(BUILD)/asan/fuzz-replay
 	@$(SAN_ENV) $(BUILD)/asan/fuzz-replay $(SEED_TRACES)
 
@@ -320,6 +356,8 @@ help:
 	@echo "make difftest [SEEDS=$(SEEDS)]  gmemsim diff over SEEDS random traces (needs /dev/kvm)"
 	@echo "make invariants [SEEDS=$(SEEDS)] SEEDS random inplace traces, check after every op"
 	@echo "make bench              $(CLI) bench"
+	@echo "make test-sim           corpus replay on --backend=sim (memfd + userfaultfd, docs/sim.md)"
+	@echo "make check-tsan         ThreadSanitizer build: sim suite + sim corpus replay"
 	@echo "make replay             corpus replay on the model (no dependency step)"
 	@echo "make format | format-check | clean"
 	@echo "V=1 shows full compiler command lines."

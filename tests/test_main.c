@@ -20,6 +20,8 @@
 
 #include "test_util.h"
 
+extern CU_TestInfo sim_tests[]; /* tests/test_sim.c */
+
 static CU_SuiteInfo suites[] = {
 	{ "create", NULL, NULL, fx_setup_kernel, fx_teardown, create_tests },
 	{ "create_all_types", NULL, NULL, fx_setup_all, fx_teardown,
@@ -58,6 +60,7 @@ static CU_SuiteInfo suites[] = {
 	{ "host_more", NULL, NULL, fx_setup_kernel, fx_teardown,
 	  host_more_tests },
 	{ "content", NULL, NULL, fx_setup_kernel, fx_teardown, content_tests },
+	{ "sim", NULL, NULL, NULL, NULL, sim_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -12,6 +12,7 @@ static const struct {
 } backends[] = {
 	{ "model", &backend_model_ops },
 	{ "kernel", &backend_kernel_ops },
+	{ "sim", &backend_sim_ops },
 };
 
 const struct backend_ops *backend_find(const char *name)

@@ -43,6 +43,8 @@ struct backend_ops {
 
 extern const struct backend_ops backend_model_ops;
 extern const struct backend_ops backend_kernel_ops;
+/* the model over real memory: sim/backend_sim.c, docs/sim.md */
+extern const struct backend_ops backend_sim_ops;
 
 const struct backend_ops *backend_find(const char *name);
 

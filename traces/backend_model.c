@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "stats.h"
 
 enum map_state {
 	MAP_NONE = 0, /* mmap failed */
@@ -563,3 +564,8 @@ const struct backend_ops backend_model_ops = {
 	.exec = model_exec,
 	.close = model_close,
 };
+
+void backend_model_huge_stats(struct backend *be, struct gm_huge_stats *st)
+{
+	gm_host_huge_stats(be->host, st);
+}

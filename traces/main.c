@@ -2,8 +2,8 @@
 /*
  * gmemsim: replay, diff and generate gmemtrace v1 traces.
  *
- *   gmemsim replay [--backend=model|kernel] [--profile=P] [-a] [-v] FILE...
- *   gmemsim diff [--profile=P] [-a] [-v] FILE...
+ *   gmemsim replay [--backend=model|kernel|sim] [--profile=P] [-a] [-v] FILE...
+ *   gmemsim diff [--backend=kernel|sim] [--profile=P] [-a] [-v] FILE...
  *   gmemsim gen random --seed S --ops N [--profile=P]
  *   gmemsim bench [--ops=N]
  *
@@ -21,6 +21,7 @@
 #include "bench.h"
 #include "gen.h"
 #include "replay.h"
+#include "stats.h"
 #include "trace.h"
 
 #define EXIT_FAILED 1
@@ -34,38 +35,52 @@ static const char usage_main[] =
 	"  diff     run traces on the model and the kernel and compare\n"
 	"  gen      generate a trace (gen random)\n"
 	"  bench    model vs kernel throughput, sparse memory cost\n"
+	"  compare  split/merge policies side by side (profile hugetlb)\n"
 	"  help     this text, or 'gmemsim help COMMAND'\n"
 	"\n"
 	"Traces are gmemtrace v1 (docs/trace-format.md); FILE '-' is stdin.\n"
 	"Exit status: 0 nothing failed, 1 something failed, 2 usage error.\n";
 
 static const char usage_replay[] =
-	"usage: gmemsim replay [--backend=model|kernel] [--profile=P] [-a] [-v]\n"
-	"                      FILE...\n"
+	"usage: gmemsim replay [--backend=model|kernel|sim] [--profile=P] [-a]\n"
+	"                      [-v] FILE...\n"
 	"\n"
 	"Replay each FILE on a fresh backend and check every expectation.\n"
 	"Prints 'FILE:LINE: OP: expected X, got Y' per failed expectation and\n"
 	"ends with 'replay: N passed, N failed, N skipped'.\n"
 	"\n"
-	"  -b, --backend=NAME  model (default) or kernel (/dev/kvm)\n"
+	"  -b, --backend=NAME  model (default), kernel (/dev/kvm) or sim (the\n"
+	"                      model over real memory, docs/sim.md)\n"
 	"  -p, --profile=P     model profile, overrides the trace header\n"
 	"  -a, --annotate      print each trace back with '-> RESULT' on every\n"
 	"                      op (stdout; messages and summary go to stderr)\n"
 	"  -v, --verbose       print every op with its result\n"
+	"      --policy=P      split/merge policy (profile hugetlb): eager,\n"
+	"                      hier, lazy, nomerge; overrides the header\n"
+	"      --stats[=json]  print the huge page metrics (model)\n"
 	"  -h, --help          this text\n";
 
 static const char usage_diff[] =
-	"usage: gmemsim diff [--profile=P] [-a] [-v] FILE...\n"
+	"usage: gmemsim diff [--backend=kernel|sim] [--profile=P] [-a] [-v]\n"
+	"                    FILE...\n"
 	"\n"
 	"Run each FILE on the model (set up with what the running kernel offers)\n"
 	"and on the kernel backend, and compare every op's result.  Prints the\n"
 	"first divergence per trace, 'FILE:LINE: OP: model X, kernel Y', and\n"
 	"ends with 'diff: N passed, N failed, N skipped' (counting traces).\n"
 	"\n"
+	"  -b, --backend=NAME  kernel (default) or sim: compare the model with\n"
+	"                      the model over real memory (no /dev/kvm needed)\n"
 	"  -p, --profile=P     model profile, overrides the trace header\n"
 	"  -a, --annotate      print each trace back with the model's results\n"
 	"  -v, --verbose       print every op with both results\n"
 	"  -h, --help          this text\n";
+
+static const char usage_compare_short[] =
+	"usage: gmemsim compare [--policies=P,P...] TRACE...\n"
+	"\n"
+	"Replay each hugetlb TRACE once per split/merge policy (eager, hier,\n"
+	"lazy, nomerge) and print their metrics side by side.\n";
 
 static const char usage_bench[] =
 	"usage: gmemsim bench [--ops=N]\n"
@@ -115,6 +130,8 @@ struct run_args {
 	enum gm_profile profile;
 	bool annotate;
 	bool verbose;
+	const char *policy;	/* --policy: overrides the header */
+	int stats;		/* --stats: 1 text, 2 json */
 };
 
 static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
@@ -126,23 +143,27 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 		{ "annotate", no_argument, NULL, 'a' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "policy", required_argument, NULL, 'P' },
+		{ "stats", optional_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *usage = diff ? usage_diff : usage_replay;
+	enum gm_huge_policy pol;
 	int c;
 
 	memset(ra, 0, sizeof(*ra));
 	ra->backend = &backend_model_ops;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, diff ? "p:avh" : "b:p:avh",
-				longopts, NULL)) != -1) {
+	if (diff)
+		ra->backend = &backend_kernel_ops;
+	while ((c = getopt_long(argc, argv, "b:p:avh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'b':
-			if (diff)
-				return usage_error(usage, "diff has no %s",
-						   "--backend");
 			ra->backend = backend_find(optarg);
+			if (diff && ra->backend == &backend_model_ops)
+				return usage_error(usage, "diff: --backend=%s",
+						   optarg);
 			if (!ra->backend)
 				return usage_error(
 					usage, "unknown backend '%s'", optarg);
@@ -158,6 +179,19 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 			break;
 		case 'v':
 			ra->verbose = true;
+			break;
+		case 'P':
+			if (gm_huge_policy_parse(optarg, &pol))
+				return usage_error(usage,
+						   "unknown policy '%s'",
+						   optarg);
+			ra->policy = optarg;
+			break;
+		case 'S':
+			if (diff || (optarg && strcmp(optarg, "json")))
+				return usage_error(usage, "%s",
+						   "--stats or --stats=json");
+			ra->stats = optarg ? 2 : 1;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -190,6 +224,7 @@ static struct trace *load_trace(const char *path, FILE *msg,
 
 static int cmd_replay(int argc, char **argv)
 {
+	struct trace_stats ts;
 	struct replay_stats st;
 	struct replay_opts o;
 	struct run_args ra;
@@ -202,6 +237,7 @@ static int cmd_replay(int argc, char **argv)
 		return ret < 0 ? 0 : ret;
 	msg = ra.annotate ? stderr : stdout;
 	memset(&st, 0, sizeof(st));
+	stats_init(&ts);
 	for (i = first; i < argc; i++) {
 		struct trace *t = load_trace(argv[i], msg, &st);
 
@@ -212,6 +248,11 @@ static int cmd_replay(int argc, char **argv)
 			cfg.profile = ra.profile;
 			cfg.profile_set = true;
 		}
+		if (ra.policy)
+			snprintf(cfg.policy, sizeof(cfg.policy), "%s",
+				 ra.policy);
+		if (ra.stats && stats_run_trace(t, &cfg, &ts, NULL))
+			st.failed++;
 		memset(&o, 0, sizeof(o));
 		o.cfg = &cfg;
 		o.out = msg;
@@ -224,6 +265,8 @@ static int cmd_replay(int argc, char **argv)
 			st.failed++;
 		}
 	}
+	if (ra.stats)
+		stats_print(msg, &ts, ra.stats == 2);
 	replay_stats_print(msg, "replay", &st);
 	return st.failed ? EXIT_FAILED : 0;
 }
@@ -247,8 +290,13 @@ static int cmd_diff(int argc, char **argv)
 	memset(&st, 0, sizeof(st));
 	memset(&caps, 0, sizeof(caps));
 	why[0] = '\0';
-	ret = backend_kernel_probe(&caps, why, sizeof(why));
-	have_kernel = !ret;
+	if (ra.backend == &backend_sim_ops) {
+		/* model vs sim: both set up from each trace's header */
+		have_kernel = true;
+	} else {
+		ret = backend_kernel_probe(&caps, why, sizeof(why));
+		have_kernel = !ret;
+	}
 	if (!have_kernel)
 		fprintf(msg, "kernel backend unavailable: %s\n",
 			why[0] ? why : strerror(-ret));
@@ -281,12 +329,11 @@ static int cmd_diff(int argc, char **argv)
 		}
 		memset(&o, 0, sizeof(o));
 		o.cfg = &cfg;
-		o.caps = &caps;
+		o.caps = ra.backend == &backend_sim_ops ? NULL : &caps;
 		o.out = msg;
 		o.annotate = ra.annotate ? stdout : NULL;
 		o.verbose = ra.verbose;
-		ret = replay_diff(t, &backend_model_ops, &backend_kernel_ops,
-				  &o, &st);
+		ret = replay_diff(t, &backend_model_ops, ra.backend, &o, &st);
 		trace_free(t);
 		if (ret < 0) {
 			fprintf(msg, "%s: error: out of memory\n", argv[i]);
@@ -377,6 +424,7 @@ static const struct {
 	{ "diff", cmd_diff, usage_diff },
 	{ "gen", cmd_gen, usage_gen },
 	{ "bench", bench_main, usage_bench },
+	{ "compare", compare_main, usage_compare_short },
 };
 
 int main(int argc, char **argv)

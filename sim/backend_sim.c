@@ -1,0 +1,632 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The sim backend: every trace op runs on the model first (backend_model),
+ * then its effect is mirrored on real memory (docs/sim.md):
+ *
+ *   gmem      a memfd of the same size (none above SIM_MAX_BACKING)
+ *   mmap      a MAP_SHARED mapping of it, registered with userfaultfd
+ *   read      a real load; the model's answer decides every fault; the
+ *   write     byte loaded must equal the model's, else the op fails EUCLEAN
+ *   punch     fallocate(PUNCH_HOLE) on the memfd
+ *   convert   MADV_DONTNEED of the range in every mapping (either result,
+ *             either direction: the model unmaps before its refcount check)
+ *   poison    MADV_DONTNEED of the page
+ *   guest     a write the model performed is stored into the memfd
+ *
+ * Forked processes (fork, exit, proc=P) have no real process: the sim
+ * tracks which processes hold each mapping, so a store in a child that
+ * holds the mapping lands in the memfd and a load there is checked against
+ * the memfd.  An access in a child at an address the child does not hold
+ * under that name reaches whatever the child has there (the model knows);
+ * the sim then marks the child's files "unsynced" and a later mismatching
+ * load on them takes the model's byte (docs/sim.md, "Processes").
+ *
+ * Everything else (vm, memslot, attributes, pin, state, check) returns the
+ * model's result.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "sim.h"
+
+struct sim_range {
+	uint64_t start, end;
+};
+
+/* Processes the sim tracks; more forks are all "unsynced". */
+#define SIM_MAX_PROCS 64
+
+struct sim_obj {
+	/* TOBJ_PROC: bit in procs masks, or -1 (fork failed / too many) */
+	int pslot;
+	/* TOBJ_VM */
+	enum gm_vm_type vm_type;
+	/* TOBJ_GMEM */
+	bool backed;
+	bool transforms; /* conversions change contents (TDX, SNP) */
+	struct sim_backing b;
+	bool unsynced; /* a store the sim could not place */
+	struct sim_range *conv; /* ranges converted since creation */
+	size_t nr_conv, cap_conv;
+	/* TOBJ_MAP */
+	bool mapped; /* v is a real mapping */
+	int gmem; /* backed gmem mapped, or TRACE_NO_OBJ */
+	uint64_t map_offset, map_len;
+	uint64_t procs; /* processes holding it (bit 0: the first) */
+	struct sim_view v;
+	/* TOBJ_SLOT */
+	bool slot_live;
+	int slot_gmem;
+	uint64_t slot_gpa, slot_size, slot_offset;
+};
+
+/*
+ * Process-wide counters, printed at exit when GMEMSIM_SIM_STATS is set
+ * (docs/sim.md): how much of a run really touched memory.
+ */
+static struct {
+	unsigned long gmems, unbacked, views, real, resolved, refused,
+		model_only, adopted, zaps, punches, mismatches;
+} sim_stats;
+
+static void sim_stats_print(void)
+{
+	fprintf(stderr,
+		"sim: %lu gmem (%lu without real memory), %lu views, "
+		"%lu real accesses (%lu faults resolved, %lu refused), "
+		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
+		"%lu punches, %lu mismatches\n",
+		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
+		sim_stats.real, sim_stats.resolved, sim_stats.refused,
+		sim_stats.model_only, sim_stats.adopted, sim_stats.zaps,
+		sim_stats.punches, sim_stats.mismatches);
+}
+
+struct backend {
+	struct backend *model;
+	bool real; /* userfaultfd and signal handlers ready */
+	struct sim_uffd uffd;
+	struct sim_obj *o;
+	size_t nr;
+	const char *file;
+	unsigned int nr_pslots; /* process slots in use (0: the first) */
+};
+
+static void sim_note_once(const char *why)
+{
+	static bool said;
+
+	if (said)
+		return;
+	said = true;
+	fprintf(stderr,
+		"sim: no real memory (%s); ops return the model's results\n",
+		why);
+}
+
+static int sim_open(const struct trace *t, const struct trace_config *cfg,
+		    const struct backend_caps *caps, struct backend **out,
+		    char *why, size_t why_len)
+{
+	struct backend *be;
+	char reason[256];
+	size_t i;
+	int ret;
+
+	be = calloc(1, sizeof(*be));
+	if (!be) {
+		snprintf(why, why_len, "out of memory");
+		return -ENOMEM;
+	}
+	be->uffd.fd = -1;
+	be->file = t->file;
+	be->nr = t->nr_objs;
+	be->o = calloc(be->nr ? be->nr : 1, sizeof(*be->o));
+	if (!be->o) {
+		snprintf(why, why_len, "out of memory");
+		free(be);
+		return -ENOMEM;
+	}
+	for (i = 0; i < be->nr; i++) {
+		be->o[i].b.fd = -1;
+		be->o[i].gmem = TRACE_NO_OBJ;
+		be->o[i].slot_gmem = TRACE_NO_OBJ;
+		be->o[i].pslot = -1;
+	}
+	be->nr_pslots = 1;
+	ret = backend_model_ops.open(t, cfg, caps, &be->model, why, why_len);
+	if (ret) {
+		free(be->o);
+		free(be);
+		return ret;
+	}
+	reason[0] = '\0';
+	ret = sim_uffd_open(&be->uffd, false, reason, sizeof(reason));
+	if (!ret) {
+		ret = sim_signals_get();
+		if (ret) {
+			snprintf(reason, sizeof(reason), "sigaction: %s",
+				 strerror(-ret));
+			sim_uffd_close(&be->uffd);
+		}
+	}
+	if (ret)
+		sim_note_once(reason);
+	be->real = !ret;
+	if (getenv("GMEMSIM_SIM_STATS")) {
+		static bool registered;
+
+		if (!registered && !atexit(sim_stats_print))
+			registered = true;
+	}
+	*out = be;
+	return 0;
+}
+
+static void sim_close(struct backend *be)
+{
+	size_t i;
+
+	if (!be)
+		return;
+	for (i = 0; i < be->nr; i++) {
+		sim_view_unmap(&be->o[i].v);
+		sim_backing_destroy(&be->o[i].b);
+		free(be->o[i].conv);
+	}
+	if (be->real) {
+		sim_uffd_close(&be->uffd);
+		sim_signals_put();
+	}
+	backend_model_ops.close(be->model);
+	free(be->o);
+	free(be);
+}
+
+static struct sim_obj *sim_obj(struct backend *be, int obj)
+{
+	if (obj < 0 || (size_t)obj >= be->nr)
+		return NULL;
+	return &be->o[obj];
+}
+
+static struct sim_obj *sim_gmem(struct backend *be, int obj)
+{
+	struct sim_obj *g = sim_obj(be, obj);
+
+	return g && g->backed ? g : NULL;
+}
+
+static void sim_fail(struct backend *be, const struct trace_op *op,
+		     struct op_result *res, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* The real memory disagrees with the model: the op fails with EUCLEAN. */
+static void sim_fail(struct backend *be, const struct trace_op *op,
+		     struct op_result *res, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	sim_stats.mismatches++;
+	fprintf(stderr, "%s:%u: sim: %s: %s\n", be->file ? be->file : "-",
+		op->line, trace_opcode_name(op->code), msg);
+	memset(res, 0, sizeof(*res));
+	res->kind = RES_ERRNO;
+	res->err = EUCLEAN;
+}
+
+/* The procs-mask bit of process object @proc (TRACE_NO_OBJ: the first). */
+static uint64_t sim_proc_bit(struct backend *be, int proc)
+{
+	struct sim_obj *p;
+
+	if (proc == TRACE_NO_OBJ)
+		return 1;
+	p = sim_obj(be, proc);
+	return p && p->pslot >= 0 ? 1ULL << p->pslot : 0;
+}
+
+static void sim_fork(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *c = sim_obj(be, op->obj);
+	uint64_t parent = sim_proc_bit(be, op->obj2), child;
+	size_t i;
+
+	if (!c || be->nr_pslots >= SIM_MAX_PROCS)
+		return;
+	c->pslot = (int)be->nr_pslots++;
+	child = 1ULL << c->pslot;
+	/* the child holds what the parent held, at the same addresses */
+	for (i = 0; i < be->nr; i++)
+		if (be->o[i].procs & parent)
+			be->o[i].procs |= child;
+}
+
+static void sim_exit(struct backend *be, const struct trace_op *op)
+{
+	uint64_t bit = sim_proc_bit(be, op->obj);
+	size_t i;
+
+	for (i = 0; i < be->nr; i++)
+		be->o[i].procs &= ~bit;
+}
+
+/*
+ * A store in process @proc landed where the sim cannot tell: every file
+ * that process maps may have changed behind the real memory.
+ */
+static void sim_unsync(struct backend *be, int proc)
+{
+	uint64_t bit = sim_proc_bit(be, proc);
+	struct sim_obj *g;
+	size_t i;
+
+	for (i = 0; i < be->nr; i++) {
+		if (!bit || (be->o[i].procs & bit)) {
+			g = sim_gmem(be, be->o[i].gmem);
+			if (g)
+				g->unsynced = true;
+		}
+	}
+}
+
+static void sim_gmem_create(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *g = sim_obj(be, op->obj), *vm = sim_obj(be, op->obj2);
+	char why[256];
+
+	if (!g)
+		return;
+	sim_stats.gmems++;
+	if (sim_backing_create(&g->b, op->u.gmem.size, false, why,
+			       sizeof(why))) {
+		sim_stats.unbacked++;
+		return; /* too large or no memory: the model's answers */
+	}
+	g->backed = true;
+	g->transforms = vm &&
+			(vm->vm_type == GM_VM_TDX || vm->vm_type == GM_VM_SNP);
+}
+
+static void sim_mmap(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *m = sim_obj(be, op->obj);
+	struct sim_obj *g = sim_gmem(be, op->obj2);
+	char why[256];
+
+	if (!m || !g)
+		return;
+	m->gmem = op->obj2;
+	m->map_offset = op->u.mmap.offset;
+	m->map_len = op->u.mmap.len;
+	m->procs = sim_proc_bit(be, op->proc);
+	if (op->proc != TRACE_NO_OBJ)
+		return; /* another process's mapping: no real view */
+	if (sim_view_map(&m->v, &g->b, &be->uffd, op->u.mmap.offset,
+			 op->u.mmap.len, op->u.mmap.prot, why, sizeof(why)))
+		return;
+	m->mapped = true;
+	sim_stats.views++;
+}
+
+static void sim_munmap(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *m = sim_obj(be, op->obj);
+
+	if (!m)
+		return;
+	m->procs &= ~sim_proc_bit(be, op->proc);
+	if (op->proc != TRACE_NO_OBJ || !m->mapped)
+		return;
+	sim_view_unmap(&m->v);
+	m->mapped = false;
+}
+
+static bool sim_converted(const struct sim_obj *g, uint64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < g->nr_conv; i++)
+		if (off >= g->conv[i].start && off < g->conv[i].end)
+			return true;
+	return false;
+}
+
+static void sim_check_byte(struct backend *be, const struct trace_op *op,
+			   struct op_result *res, struct sim_obj *g,
+			   uint64_t foff, uint8_t byte);
+
+/*
+ * An access without a real view: in a forked process (proc=P), or on a
+ * mapping the sim could not map.  The store lands in the shared file and a
+ * load must see the file's byte.
+ */
+static void sim_access_file(struct backend *be, const struct trace_op *op,
+			    struct op_result *res)
+{
+	struct sim_obj *m = sim_obj(be, op->obj), *g;
+	uint64_t foff;
+	uint8_t byte;
+
+	if (!m || res->kind != RES_OK)
+		return;
+	if (!(m->procs & sim_proc_bit(be, op->proc))) {
+		/* another mapping at that address in that process */
+		if (op->code == TOP_WRITE)
+			sim_unsync(be, op->proc);
+		return;
+	}
+	g = sim_gmem(be, m->gmem);
+	if (!g || op->u.access.offset >= m->map_len)
+		return;
+	foff = m->map_offset + op->u.access.offset;
+	sim_stats.model_only++;
+	if (op->code == TOP_WRITE) {
+		sim_backing_store(&g->b, foff, op->u.access.byte);
+		return;
+	}
+	if (!sim_backing_load(&g->b, foff, &byte))
+		sim_check_byte(be, op, res, g, foff, byte);
+}
+
+static void sim_access(struct backend *be, const struct trace_op *op,
+		       struct op_result *res)
+{
+	struct sim_obj *m = sim_obj(be, op->obj), *g;
+	bool write = op->code == TOP_WRITE;
+	uint8_t byte = op->u.access.byte;
+	struct sim_access_result r;
+	uint64_t off = op->u.access.offset;
+	bool allow;
+
+	if (!m)
+		return;
+	if (!m->mapped || off >= m->v.len) {
+		sim_access_file(be, op, res);
+		return;
+	}
+	switch (res->kind) {
+	case RES_OK:
+		allow = true;
+		break;
+	case RES_SIGBUS:
+	case RES_SIGSEGV:
+		allow = false;
+		break;
+	default:
+		return;
+	}
+	g = &be->o[m->gmem];
+	sim_view_access(&m->v, off, write, &byte, allow, &r);
+	sim_stats.real++;
+	sim_stats.resolved += r.nr_resolved;
+	if (!allow && r.sig)
+		sim_stats.refused++;
+	if (allow && r.sig) {
+		sim_fail(be, op, res, "model ok, real %s (resolve: %s)",
+			 r.sig == SIGBUS ? "SIGBUS" : "SIGSEGV",
+			 r.resolve_err ? strerror(r.resolve_err) : "none");
+		return;
+	}
+	if (!allow) {
+		int want = res->kind == RES_SIGBUS ? SIGBUS : SIGSEGV;
+
+		if (r.sig != want)
+			sim_fail(be, op, res, "model %s, real %s",
+				 result_kind_name(res->kind),
+				 r.sig == SIGBUS  ? "SIGBUS" :
+				 r.sig == SIGSEGV ? "SIGSEGV" :
+						    "access succeeded");
+		return;
+	}
+	if (!write)
+		sim_check_byte(be, op, res, g, m->v.offset + off, byte);
+}
+
+/*
+ * A load the model answered: @byte is what real memory holds at file
+ * offset @foff of @g.
+ */
+static void sim_check_byte(struct backend *be, const struct trace_op *op,
+			   struct op_result *res, struct sim_obj *g,
+			   uint64_t foff, uint8_t byte)
+{
+	if (!(res->keys & RKEY_BYTE) || byte == res->byte)
+		return;
+	if (g->unsynced || (g->transforms && sim_converted(g, foff))) {
+		/*
+		 * TDX zeroes and SNP scrambles a converted page; the model
+		 * owns those bytes, so the real page takes the model's byte
+		 * (docs/sim.md, "Contents").
+		 */
+		sim_backing_store(&g->b, foff, res->byte);
+		sim_stats.adopted++;
+		return;
+	}
+	sim_fail(be, op, res, "model byte=0x%02x, real byte=0x%02x", res->byte,
+		 byte);
+}
+
+/* Zap [off, off+len) of gmem @gobj in every real mapping of it. */
+static void sim_zap(struct backend *be, int gobj, uint64_t off, uint64_t len)
+{
+	size_t i;
+
+	for (i = 0; i < be->nr; i++)
+		if (be->o[i].mapped && be->o[i].gmem == gobj &&
+		    !sim_view_zap(&be->o[i].v, off, len))
+			sim_stats.zaps++;
+}
+
+static void sim_convert(struct backend *be, const struct trace_op *op,
+			const struct op_result *res)
+{
+	struct sim_obj *g = sim_gmem(be, op->obj);
+	uint64_t off = op->u.range.offset, len = op->u.range.len;
+	struct sim_range *n;
+
+	if (!g)
+		return;
+	sim_zap(be, op->obj, off, len);
+	if (res->kind != RES_OK || !g->transforms || !len)
+		return;
+	if (g->nr_conv == g->cap_conv) {
+		size_t cap = g->cap_conv ? 2 * g->cap_conv : 8;
+
+		n = realloc(g->conv, cap * sizeof(*n));
+		if (!n)
+			return;
+		g->conv = n;
+		g->cap_conv = cap;
+	}
+	g->conv[g->nr_conv].start = off;
+	g->conv[g->nr_conv].end = off + len < off ? UINT64_MAX : off + len;
+	g->nr_conv++;
+}
+
+static void sim_punch(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *g = sim_gmem(be, op->obj);
+
+	if (!g || !(op->u.fallocate.mode & GMEM_FALLOC_FL_PUNCH_HOLE))
+		return;
+	/* frees the pages and zaps every mapping of them */
+	sim_stats.punches++;
+	sim_backing_punch(&g->b, op->u.fallocate.offset, op->u.fallocate.len);
+}
+
+/* KVM's slot identity is (VM, slot id); a new binding replaces the old. */
+static void sim_memslot(struct backend *be, const struct trace *t,
+			const struct trace_op *op)
+{
+	const struct trace_obj *slot = &t->objs[op->obj];
+	struct sim_obj *s = &be->o[op->obj];
+	size_t i;
+
+	for (i = 0; i < be->nr && i < t->nr_objs; i++)
+		if (t->objs[i].kind == TOBJ_SLOT && be->o[i].slot_live &&
+		    t->objs[i].vm == slot->vm &&
+		    t->objs[i].slot_id == slot->slot_id)
+			be->o[i].slot_live = false;
+	if (op->code == TOP_MEMSLOT_DELETE || !op->u.memslot.size)
+		return;
+	s->slot_live = true;
+	s->slot_gpa = op->u.memslot.gpa;
+	s->slot_size = op->u.memslot.size;
+	s->slot_offset = op->u.memslot.offset;
+	s->slot_gmem = op->u.memslot.has_gmem ? op->obj2 : TRACE_NO_OBJ;
+}
+
+/* A guest store the model made lands in the memfd too. */
+static void sim_guest(struct backend *be, const struct trace *t,
+		      const struct trace_op *op)
+{
+	uint64_t gpa = op->u.guest.gpa;
+	struct sim_obj *g;
+	size_t i;
+
+	if (op->u.guest.access != GM_ACCESS_WRITE)
+		return;
+	for (i = 0; i < be->nr && i < t->nr_objs; i++) {
+		const struct sim_obj *s = &be->o[i];
+
+		if (t->objs[i].kind != TOBJ_SLOT || !s->slot_live ||
+		    t->objs[i].vm != op->obj || gpa < s->slot_gpa ||
+		    gpa - s->slot_gpa >= s->slot_size)
+			continue;
+		g = sim_gmem(be, s->slot_gmem);
+		if (g)
+			sim_backing_store(&g->b,
+					  s->slot_offset + (gpa - s->slot_gpa),
+					  op->u.guest.byte);
+		return;
+	}
+}
+
+static void sim_exec(struct backend *be, const struct trace *t,
+		     const struct trace_op *op, struct op_result *res)
+{
+	struct sim_obj *o;
+
+	backend_model_ops.exec(be->model, t, op, res);
+	if (!be->real || res->kind == RES_SKIPPED)
+		return;
+	if (op->proc != TRACE_NO_OBJ) {
+		if (op->code == TOP_MMAP && res->kind == RES_OK)
+			sim_mmap(be, op);
+		else if (op->code == TOP_MUNMAP && res->kind == RES_OK)
+			sim_munmap(be, op);
+		else if (op->code == TOP_READ || op->code == TOP_WRITE)
+			sim_access_file(be, op, res);
+		return;
+	}
+	switch (op->code) {
+	case TOP_VM:
+		o = sim_obj(be, op->obj);
+		if (o && res->kind == RES_OK)
+			o->vm_type = op->u.vm.vm_type;
+		break;
+	case TOP_GMEM:
+		if (res->kind == RES_OK)
+			sim_gmem_create(be, op);
+		break;
+	case TOP_MMAP:
+		if (res->kind == RES_OK)
+			sim_mmap(be, op);
+		break;
+	case TOP_MUNMAP:
+		if (res->kind == RES_OK)
+			sim_munmap(be, op);
+		break;
+	case TOP_READ:
+	case TOP_WRITE:
+		sim_access(be, op, res);
+		break;
+	case TOP_FALLOCATE:
+		if (res->kind == RES_OK)
+			sim_punch(be, op);
+		break;
+	case TOP_CONVERT:
+		sim_convert(be, op, res);
+		break;
+	case TOP_POISON:
+		if (res->kind == RES_OK)
+			sim_zap(be, op->obj, op->u.page.offset, 1);
+		break;
+	case TOP_MEMSLOT:
+	case TOP_MEMSLOT_DELETE:
+		if (res->kind == RES_OK && op->obj >= 0 &&
+		    (size_t)op->obj < be->nr)
+			sim_memslot(be, t, op);
+		break;
+	case TOP_GUEST:
+		if (res->kind == RES_OK)
+			sim_guest(be, t, op);
+		break;
+	case TOP_FORK:
+		if (res->kind == RES_OK)
+			sim_fork(be, op);
+		break;
+	case TOP_EXIT:
+		sim_exit(be, op);
+		break;
+	default:
+		break;
+	}
+}
+
+const struct backend_ops backend_sim_ops = {
+	.name = "sim",
+	.open = sim_open,
+	.exec = sim_exec,
+	.close = sim_close,
+};

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * sim/: the model over real memory (docs/sim.md).
+ *
+ * Each simulated guest_memfd is backed by a memfd (struct sim_backing): it
+ * is created empty (memfd_create, ftruncate, punch the whole file) and has
+ * an unregistered alias mapping of the whole file for stores that must not
+ * fault.  Each host mapping of the trace is a struct sim_view: a MAP_SHARED
+ * mapping of the memfd registered with userfaultfd (MISSING | MINOR, with
+ * UFFD_FEATURE_SIGBUS), so every first touch and every touch after a zap
+ * raises SIGBUS in the accessing thread.
+ *
+ * sim_view_access() performs one load or store with a thread-local
+ * sigsetjmp buffer armed.  The caller passes the model's decision: when the
+ * model allows the access, the SIGBUS handler resolves the fault in place
+ * (UFFDIO_CONTINUE when the page is in the memfd's page cache, otherwise
+ * UFFDIO_ZEROPAGE, or UFFDIO_COPY of a zero huge page on hugetlb) and
+ * returns, so the access is retried; otherwise it jumps back and the access
+ * reports the signal.
+ */
+#ifndef GMEM_SIM_H
+#define GMEM_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Larger guest_memfds are not backed by real memory (model answers only). */
+#define SIM_MAX_BACKING (64ULL << 30)
+#define SIM_HUGE_SIZE (2ULL << 20)
+
+struct sim_uffd {
+	int fd; /* -1 when closed */
+	uint64_t features; /* what UFFDIO_API granted */
+};
+
+/*
+ * Open a userfaultfd (SYS_userfaultfd with UFFD_USER_MODE_ONLY, else
+ * /dev/userfaultfd) and enable SIGBUS mode with shmem (and, when @hugetlb,
+ * hugetlbfs) MISSING and MINOR faults.  Returns 0, or a negative errno with
+ * a one-line reason in @why.
+ */
+int sim_uffd_open(struct sim_uffd *u, bool hugetlb, char *why, size_t len);
+void sim_uffd_close(struct sim_uffd *u);
+
+struct sim_backing {
+	int fd; /* memfd, -1 when none */
+	uint64_t size; /* file size (hugetlb: rounded up) */
+	uint64_t page_size; /* 4 KiB, or 2 MiB for hugetlb */
+	bool hugetlb;
+	uint8_t *alias; /* unregistered MAP_SHARED view of the file */
+	uint8_t *zero; /* hugetlb: a zero huge page for UFFDIO_COPY */
+};
+
+/*
+ * Create an empty memfd of @size bytes (hugetlb: MFD_HUGETLB 2 MiB pages).
+ * Returns 0 or a negative errno with a reason in @why.
+ */
+int sim_backing_create(struct sim_backing *b, uint64_t size, bool hugetlb,
+		       char *why, size_t len);
+void sim_backing_destroy(struct sim_backing *b);
+/* fallocate(PUNCH_HOLE | KEEP_SIZE), clamped to the file: 0 or -errno. */
+int sim_backing_punch(struct sim_backing *b, uint64_t off, uint64_t len);
+/* Store / load one byte through the alias (no userfaultfd involved). */
+int sim_backing_store(struct sim_backing *b, uint64_t off, uint8_t byte);
+int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte);
+
+struct sim_view {
+	uint8_t *addr; /* NULL when not mapped */
+	uint64_t len; /* bytes mapped */
+	uint64_t offset; /* file offset of addr */
+	int prot;
+	int uffd;
+	const struct sim_backing *b;
+};
+
+/*
+ * mmap(@len, @prot, MAP_SHARED, memfd, @offset) and register it with @u.
+ * Returns 0 or a negative errno with a reason in @why.
+ */
+int sim_view_map(struct sim_view *v, const struct sim_backing *b,
+		 const struct sim_uffd *u, uint64_t offset, uint64_t len,
+		 int prot, char *why, size_t why_len);
+void sim_view_unmap(struct sim_view *v);
+/* Remove the PTEs of file range [off, off+len) in @v (MADV_DONTNEED). */
+int sim_view_zap(struct sim_view *v, uint64_t off, uint64_t len);
+
+/*
+ * The SIGBUS/SIGSEGV handlers are process-wide and reference counted: the
+ * first get installs them, the last put restores what was there.  A signal
+ * that no sim_view_access() expects is passed to the previous handler.
+ */
+int sim_signals_get(void);
+void sim_signals_put(void);
+
+struct sim_access_result {
+	int sig; /* 0, SIGBUS or SIGSEGV */
+	int resolve_err; /* positive errno of a failed resolution */
+	unsigned int nr_resolved; /* faults resolved during the access */
+};
+
+/*
+ * One byte load (write false: *byte is filled) or store of *byte at view
+ * offset @off, with sim_signals_get() held.  @allow is the model's
+ * decision: resolve faults (true) or report them (false).
+ */
+void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
+		     uint8_t *byte, bool allow, struct sim_access_result *r);
+
+#endif /* GMEM_SIM_H */

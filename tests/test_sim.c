@@ -1,0 +1,650 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sim/ suite: the model over real memory (docs/sim.md).
+ *
+ * Table driven (house-style rule 18): every case runs once per backing type
+ * (a 4 KiB memfd; a 2 MiB hugetlb memfd only when the host's pool has pages
+ * -- vm.nr_hugepages is never changed here).  A case that needs a kernel
+ * feature the machine lacks (userfaultfd, memfd_create, hugetlb pages)
+ * prints "SKIP <case>/<backing>: <reason>" and passes.
+ *
+ * Each case drives the model and the real memory side by side: every host
+ * access runs on the model first, and the model's signal decides whether
+ * the real fault is resolved (sim_view_access).  The real signal and byte
+ * must equal the model's, and the number of resolved faults shows whether
+ * the access really faulted.  The backend cases replay small traces on
+ * backend_sim_ops and require every expectation to pass.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <CUnit/CUnit.h>
+
+#include "backend.h"
+#include "gmem/model.h"
+#include "replay.h"
+#include "sim.h"
+#include "trace.h"
+
+struct sim_bt {
+	const char *name;
+	bool hugetlb;
+};
+
+static const struct sim_bt sim_bts[] = {
+	{ "memfd-4K", false },
+	{ "hugetlb-2M", true },
+};
+
+/* One model gmem + mapping and its real memfd + registered view. */
+struct sim_h {
+	struct gm_host *h;
+	struct gm_proc *p;
+	int kvm, vm, gfd;
+	uint64_t maddr; /* model address of the mapping */
+	uint64_t size, ps;
+	struct sim_uffd u;
+	struct sim_backing b;
+	struct sim_view v;
+	bool signals;
+};
+
+static void sim_skip(const char *cs, const struct sim_bt *bt, const char *why)
+{
+	printf("\n  SKIP %s/%s: %s ", cs, bt->name, why);
+}
+
+static long sim_hugepages(void)
+{
+	long n = 0;
+	FILE *f = fopen("/proc/sys/vm/nr_hugepages", "r");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%ld", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+/* A missing feature (skip) rather than a failure. */
+static bool sim_unavailable(int err)
+{
+	return err == -EPERM || err == -ENOSYS || err == -EOPNOTSUPP ||
+	       err == -EINVAL || err == -ENOMEM || err == -EACCES ||
+	       err == -ENOENT;
+}
+
+static void sim_h_fini(struct sim_h *s)
+{
+	sim_view_unmap(&s->v);
+	sim_backing_destroy(&s->b);
+	sim_uffd_close(&s->u);
+	if (s->signals)
+		sim_signals_put();
+	if (s->h)
+		gm_host_destroy(s->h);
+	memset(s, 0, sizeof(*s));
+}
+
+/*
+ * Set up a gmem of two backing pages with @gflags on a @type VM under
+ * @profile, mapped RW at offset 0, and the real twin.  Returns false (after
+ * printing why) when the case must be skipped or failed.
+ */
+static bool sim_h_init2(struct sim_h *s, const char *cs,
+			const struct sim_bt *bt, enum gm_profile profile,
+			enum gm_vm_type type, uint64_t gflags, uint64_t size)
+{
+	struct kvm_create_guest_memfd args;
+	struct gm_config cfg;
+	char why[256];
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->u.fd = -1;
+	s->b.fd = -1;
+	if (bt->hugetlb && sim_hugepages() <= 0) {
+		sim_skip(cs, bt, "vm.nr_hugepages is 0 (no hugetlb pool)");
+		return false;
+	}
+	s->ps = bt->hugetlb ? SIM_HUGE_SIZE : 4096;
+	s->size = size ? size : 2 * s->ps;
+	ret = sim_uffd_open(&s->u, bt->hugetlb, why, sizeof(why));
+	if (ret) {
+		if (sim_unavailable(ret))
+			sim_skip(cs, bt, why);
+		else
+			CU_FAIL_FATAL("sim_uffd_open");
+		return false;
+	}
+	ret = sim_backing_create(&s->b, s->size, bt->hugetlb, why, sizeof(why));
+	if (ret) {
+		sim_h_fini(s);
+		if (sim_unavailable(ret))
+			sim_skip(cs, bt, why);
+		else
+			CU_FAIL("sim_backing_create");
+		return false;
+	}
+	ret = sim_view_map(&s->v, &s->b, &s->u, 0, s->size,
+			   GMEM_PROT_READ | GMEM_PROT_WRITE, why, sizeof(why));
+	if (ret) {
+		sim_h_fini(s);
+		if (sim_unavailable(ret))
+			sim_skip(cs, bt, why);
+		else
+			CU_FAIL("sim_view_map");
+		return false;
+	}
+	CU_ASSERT_EQUAL_FATAL(sim_signals_get(), 0);
+	s->signals = true;
+
+	gm_config_init(&cfg);
+	cfg.profile = profile;
+	CU_ASSERT_EQUAL_FATAL(gm_host_create(&cfg, &s->h), 0);
+	s->p = gm_host_init_proc(s->h);
+	s->kvm = gm_open_kvm(s->p);
+	CU_ASSERT_FATAL(s->kvm >= 0);
+	s->vm = (int)gm_ioctl(s->p, s->kvm, KVM_CREATE_VM,
+			      gm_vm_type_to_kvm(type));
+	CU_ASSERT_FATAL(s->vm >= 0);
+	memset(&args, 0, sizeof(args));
+	args.size = s->size;
+	args.flags = gflags;
+	s->gfd = (int)gm_ioctl(s->p, s->vm, KVM_CREATE_GUEST_MEMFD,
+			       (unsigned long)&args);
+	CU_ASSERT_FATAL(s->gfd >= 0);
+	CU_ASSERT_EQUAL_FATAL(gm_mmap(s->p, s->size,
+				      GMEM_PROT_READ | GMEM_PROT_WRITE,
+				      GMEM_MAP_SHARED, s->gfd, 0, &s->maddr),
+			      0);
+	return true;
+}
+
+static bool sim_h_init(struct sim_h *s, const char *cs, const struct sim_bt *bt,
+		       enum gm_profile profile, enum gm_vm_type type,
+		       uint64_t gflags)
+{
+	return sim_h_init2(s, cs, bt, profile, type, gflags, 0);
+}
+
+/* A shared mainline gmem of @size bytes. */
+static bool sim_h_init_size(struct sim_h *s, const char *cs,
+			    const struct sim_bt *bt, uint64_t size)
+{
+	return sim_h_init2(s, cs, bt, GM_PROFILE_MAINLINE, GM_VM_DEFAULT,
+			   GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+			   size);
+}
+
+/*
+ * One host access at @off: the model decides, the real memory follows.
+ * Asserts that both raise the same signal and load the same byte; returns
+ * the signal and the number of real faults resolved in *nr.
+ */
+static int sim_h_access(struct sim_h *s, uint64_t off, bool write,
+			uint8_t *byte, unsigned int *nr)
+{
+	struct sim_access_result r;
+	uint8_t mb = *byte, rb = *byte;
+	int msig = -1;
+
+	CU_ASSERT_EQUAL(gm_host_access(s->p, s->maddr + off,
+				       write ? GM_ACCESS_WRITE : GM_ACCESS_READ,
+				       &mb, &msig),
+			0);
+	sim_view_access(&s->v, off, write, &rb, msig == 0, &r);
+	CU_ASSERT_EQUAL(r.sig, msig);
+	CU_ASSERT_EQUAL(r.resolve_err, 0);
+	if (!write && !msig) {
+		CU_ASSERT_EQUAL(rb, mb);
+		*byte = rb;
+	}
+	*nr = r.nr_resolved;
+	return r.sig;
+}
+
+static void sim_h_punch(struct sim_h *s, uint64_t off, uint64_t len)
+{
+	CU_ASSERT_EQUAL(gm_fallocate(s->p, s->gfd,
+				     GMEM_FALLOC_FL_KEEP_SIZE |
+					     GMEM_FALLOC_FL_PUNCH_HOLE,
+				     (int64_t)off, (int64_t)len),
+			0);
+	CU_ASSERT_EQUAL(sim_backing_punch(&s->b, off, len), 0);
+}
+
+static long sim_h_convert(struct sim_h *s, uint64_t off, uint64_t len,
+			  bool private)
+{
+	struct kvm_memory_attributes2 a;
+	long ret;
+
+	memset(&a, 0, sizeof(a));
+	a.offset = off;
+	a.size = len;
+	a.attributes = private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0;
+	ret = gm_ioctl(s->p, s->gfd, KVM_SET_MEMORY_ATTRIBUTES2,
+		       (unsigned long)&a);
+	/* the host unmap comes first, whatever the result */
+	CU_ASSERT_EQUAL(sim_view_zap(&s->v, off, len), 0);
+	return ret;
+}
+
+/* ---- cases ---- */
+
+static void case_first_touch_zero(const struct sim_bt *bt)
+{
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte = 0xff;
+
+	if (!sim_h_init(&s, "first_touch_zero", bt, GM_PROFILE_MAINLINE,
+			GM_VM_DEFAULT,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 123, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0);
+	CU_ASSERT_EQUAL(nr, 1); /* a hole: MISSING -> ZEROPAGE / COPY */
+	byte = 0xff;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 124, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0);
+	CU_ASSERT_EQUAL(nr, 0); /* now mapped */
+	sim_h_fini(&s);
+}
+
+static void case_write_read_back(const struct sim_bt *bt)
+{
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte;
+
+	if (!sim_h_init(&s, "write_read_back", bt, GM_PROFILE_MAINLINE,
+			GM_VM_DEFAULT,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	byte = 0x5a;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 17, true, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(nr, 1);
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 17, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0x5a);
+	CU_ASSERT_EQUAL(nr, 0);
+	/* the byte is in the file: the unregistered alias sees it */
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_backing_load(&s.b, s.ps + 17, &byte), 0);
+	CU_ASSERT_EQUAL(byte, 0x5a);
+	/* a zap keeps the page cache: the next access is a minor fault */
+	CU_ASSERT_EQUAL(sim_view_zap(&s.v, 0, s.size), 0);
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 17, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0x5a);
+	CU_ASSERT_EQUAL(nr, 1); /* CONTINUE */
+	sim_h_fini(&s);
+}
+
+static void case_punch_read_zero(const struct sim_bt *bt)
+{
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte;
+
+	if (!sim_h_init(&s, "punch_read_zero", bt, GM_PROFILE_MAINLINE,
+			GM_VM_DEFAULT,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	byte = 0x77;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 8, true, &byte, &nr), 0);
+	byte = 0x78;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 8, true, &byte, &nr), 0);
+	sim_h_punch(&s, 0, s.ps);
+	byte = 0xff;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 8, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0);
+	CU_ASSERT_EQUAL(nr, 1); /* the punch zapped it: a real fault */
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 8, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0x78); /* outside the punch */
+	CU_ASSERT_EQUAL(nr, 0);
+	sim_h_fini(&s);
+}
+
+static void case_private_sigbus(const struct sim_bt *bt)
+{
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte = 0x11;
+
+	/* mmap without INIT_SHARED: every host fault is SIGBUS (probe A7) */
+	if (!sim_h_init(&s, "private_sigbus", bt, GM_PROFILE_MAINLINE,
+			GM_VM_DEFAULT, GUEST_MEMFD_FLAG_MMAP))
+		return;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 0, true, &byte, &nr), SIGBUS);
+	CU_ASSERT_EQUAL(nr, 0); /* refused, not resolved */
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps, false, &byte, &nr), SIGBUS);
+	CU_ASSERT_EQUAL(nr, 0);
+	/* nothing reached the file */
+	byte = 0xff;
+	CU_ASSERT_EQUAL(sim_backing_load(&s.b, 0, &byte), 0);
+	CU_ASSERT_EQUAL(byte, 0);
+	sim_h_fini(&s);
+}
+
+/*
+ * A missed zap is visible: a resident page does not fault, so an access the
+ * model refuses succeeds for real (the backend reports that as EUCLEAN).
+ */
+static void case_missed_zap_detected(const struct sim_bt *bt)
+{
+	struct sim_access_result r;
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte = 0x33;
+
+	if (!sim_h_init(&s, "missed_zap_detected", bt, GM_PROFILE_MAINLINE,
+			GM_VM_DEFAULT,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 0, true, &byte, &nr), 0);
+	sim_view_access(&s.v, 0, false, &byte, false, &r);
+	CU_ASSERT_EQUAL(r.sig, 0);
+	CU_ASSERT_EQUAL(byte, 0x33);
+	CU_ASSERT_EQUAL(sim_view_zap(&s.v, 0, s.ps), 0);
+	sim_view_access(&s.v, 0, false, &byte, false, &r);
+	CU_ASSERT_EQUAL(r.sig, SIGBUS);
+	CU_ASSERT_EQUAL(r.nr_resolved, 0);
+	/* beyond the view: a SIGSEGV-free refusal is impossible to fake */
+	sim_h_fini(&s);
+}
+
+static void case_inplace_convert(const struct sim_bt *bt)
+{
+	struct sim_h s;
+	unsigned int nr;
+	uint8_t byte;
+
+	if (!sim_h_init(&s, "inplace_convert", bt, GM_PROFILE_INPLACE,
+			GM_VM_SW_PROTECTED,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	byte = 0x42;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 64, true, &byte, &nr), 0);
+	byte = 0x43;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 64, true, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 0, s.ps, true), 0);
+	CU_ASSERT_EQUAL(gm_gmem_state(s.p, s.gfd, 0, s.ps), GM_STATE_PRIVATE);
+	/* the real access faults (zapped) and is refused */
+	CU_ASSERT_EQUAL(sim_h_access(&s, 64, false, &byte, &nr), SIGBUS);
+	CU_ASSERT_EQUAL(nr, 0);
+	byte = 0x99;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 64, true, &byte, &nr), SIGBUS);
+	/* the other page is still shared and resident */
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_h_access(&s, s.ps + 64, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0x43);
+	CU_ASSERT_EQUAL(nr, 0);
+	/* back to shared: SW_PROTECTED preserves the contents */
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 0, s.ps, false), 0);
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_h_access(&s, 64, false, &byte, &nr), 0);
+	CU_ASSERT_EQUAL(byte, 0x42);
+	CU_ASSERT_EQUAL(nr, 1); /* in the page cache: CONTINUE */
+	CU_ASSERT_EQUAL(gm_host_check(s.h, stderr), 0);
+	sim_h_fini(&s);
+}
+
+/*
+ * Threads: each worker stores and loads its own pages through the one
+ * registered view while a zapper keeps removing the PTEs, so faults are
+ * resolved concurrently in several threads' SIGBUS handlers (thread-local
+ * jump state).  The model decides every access under a lock.
+ */
+#define SIM_WORKERS 3
+#define SIM_PAGES 24
+#define SIM_ITERS 1500
+
+struct sim_thread {
+	struct sim_h *s;
+	pthread_mutex_t *lock;
+	unsigned int id;
+	unsigned int seed;
+	unsigned long errors, resolved;
+	uint8_t shadow[SIM_PAGES];
+};
+
+static int sim_stop;
+
+static void *sim_worker(void *arg)
+{
+	struct sim_thread *w = arg;
+	struct sim_access_result r;
+	unsigned int i, page;
+	uint64_t off;
+	uint8_t mb, rb;
+	bool write;
+	int msig;
+
+	for (i = 0; i < SIM_ITERS; i++) {
+		/* one byte (offset 0) of each of this worker's pages */
+		page = w->id + SIM_WORKERS * ((unsigned int)rand_r(&w->seed) %
+					      (SIM_PAGES / SIM_WORKERS));
+		off = (uint64_t)page * 4096;
+		write = rand_r(&w->seed) & 1;
+		mb = rb = (uint8_t)rand_r(&w->seed);
+		pthread_mutex_lock(w->lock);
+		msig = -1;
+		if (gm_host_access(w->s->p, w->s->maddr + off,
+				   write ? GM_ACCESS_WRITE : GM_ACCESS_READ,
+				   &mb, &msig))
+			w->errors++;
+		pthread_mutex_unlock(w->lock);
+		sim_view_access(&w->s->v, off, write, &rb, msig == 0, &r);
+		w->resolved += r.nr_resolved;
+		if (r.sig != msig || r.resolve_err)
+			w->errors++;
+		if (write && !r.sig)
+			w->shadow[page] = rb;
+		else if (!r.sig && (rb != mb || rb != w->shadow[page]))
+			w->errors++;
+	}
+	return NULL;
+}
+
+static void *sim_zapper(void *arg)
+{
+	struct sim_h *s = arg;
+	unsigned int seed = 7;
+
+	while (!__atomic_load_n(&sim_stop, __ATOMIC_ACQUIRE)) {
+		uint64_t page = (unsigned int)rand_r(&seed) % SIM_PAGES;
+
+		sim_view_zap(&s->v, page * 4096,
+			     4096 * (1 + (unsigned int)rand_r(&seed) % 8));
+	}
+	return NULL;
+}
+
+static void case_threads(const struct sim_bt *bt)
+{
+	pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	struct sim_thread w[SIM_WORKERS];
+	pthread_t tw[SIM_WORKERS], tz;
+	unsigned long errors = 0, resolved = 0;
+	struct sim_h s;
+	unsigned int i;
+
+	if (bt->hugetlb) {
+		sim_skip("threads", bt, "4 KiB pages only (per-page owners)");
+		return;
+	}
+	if (!sim_h_init_size(&s, "threads", bt, SIM_PAGES * 4096ULL))
+		return;
+	__atomic_store_n(&sim_stop, 0, __ATOMIC_RELEASE);
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&tz, NULL, sim_zapper, &s), 0);
+	for (i = 0; i < SIM_WORKERS; i++) {
+		memset(&w[i], 0, sizeof(w[i]));
+		w[i].s = &s;
+		w[i].lock = &lock;
+		w[i].id = i;
+		w[i].seed = 1000 + i;
+		CU_ASSERT_EQUAL_FATAL(
+			pthread_create(&tw[i], NULL, sim_worker, &w[i]), 0);
+	}
+	for (i = 0; i < SIM_WORKERS; i++) {
+		pthread_join(tw[i], NULL);
+		errors += w[i].errors;
+		resolved += w[i].resolved;
+	}
+	__atomic_store_n(&sim_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(tz, NULL);
+	printf("(%lu faults resolved in %d threads) ", resolved, SIM_WORKERS);
+	CU_ASSERT_EQUAL(errors, 0);
+	CU_ASSERT(resolved >= SIM_PAGES); /* at least every first touch */
+	CU_ASSERT_EQUAL(gm_host_check(s.h, stderr), 0);
+	sim_h_fini(&s);
+}
+
+/* ---- the table: case x backing type ---- */
+
+#define SIM_CASE(fn)                                                       \
+	static void test_##fn(void)                                        \
+	{                                                                  \
+		size_t i;                                                  \
+                                                                           \
+		for (i = 0; i < sizeof(sim_bts) / sizeof(sim_bts[0]); i++) \
+			case_##fn(&sim_bts[i]);                            \
+	}
+
+SIM_CASE(first_touch_zero)
+SIM_CASE(write_read_back)
+SIM_CASE(punch_read_zero)
+SIM_CASE(private_sigbus)
+SIM_CASE(missed_zap_detected)
+SIM_CASE(inplace_convert)
+SIM_CASE(threads)
+
+/* ---- backend_sim_ops over traces ---- */
+
+/* Open file descriptors of this process (every fd the sim opens closes). */
+static int sim_nr_fds(void)
+{
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++)
+		if (fcntl(fd, F_GETFD) >= 0)
+			n++;
+	return n;
+}
+
+static void sim_replay_text(const char *name, const char *text,
+			    unsigned long want_passed)
+{
+	int fds;
+
+	struct replay_stats st;
+	struct replay_opts o;
+	struct trace *t;
+	struct sim_uffd u;
+	char why[256];
+	int ret;
+
+	ret = sim_uffd_open(&u, false, why, sizeof(why));
+	if (ret) {
+		if (!sim_unavailable(ret))
+			CU_FAIL("sim_uffd_open");
+		printf("\n  SKIP %s: %s ", name, why);
+		return;
+	}
+	sim_uffd_close(&u);
+	fds = sim_nr_fds();
+	t = trace_parse(name, text, strlen(text));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	CU_ASSERT_EQUAL(t->nr_errors, 0);
+	memset(&st, 0, sizeof(st));
+	memset(&o, 0, sizeof(o));
+	o.out = stderr;
+	CU_ASSERT_EQUAL(replay_trace(t, &backend_sim_ops, &o, &st), 0);
+	CU_ASSERT_EQUAL(st.failed, 0);
+	CU_ASSERT_EQUAL(st.skipped, 0);
+	CU_ASSERT_EQUAL(st.passed, want_passed);
+	CU_ASSERT_EQUAL(sim_nr_fds(), fds);
+	trace_free(t);
+}
+
+static void test_backend_shared_private(void)
+{
+	sim_replay_text(
+		"sim_shared_private",
+		"gmemtrace 1\n"
+		"vm v\n"
+		"gmem g v size=16K flags=mmap|init_shared -> ok\n"
+		"mmap m g 0+16K -> ok\n"
+		"read m 0x10 -> ok byte=0x00\n"
+		"write m 0x1010 byte=0x5a -> ok\n"
+		"read m 0x1010 -> ok byte=0x5a\n"
+		"fallocate g 0x1000+4K mode=keep_size|punch_hole -> ok\n"
+		"read m 0x1010 -> ok byte=0x00\n"
+		"gmem p v size=8K flags=mmap -> ok\n"
+		"mmap mp p 0+8K -> ok\n"
+		"read mp 0 -> SIGBUS\n"
+		"write mp 0x1000 byte=1 -> SIGBUS\n"
+		"mmap big p 0+16K -> ok\n"
+		"read big 0x3000 -> SIGBUS\n"
+		"munmap m -> ok\n"
+		"read m 0 -> SIGSEGV\n"
+		"check -> ok\n",
+		16);
+}
+
+static void test_backend_inplace(void)
+{
+	sim_replay_text(
+		"sim_inplace",
+		"gmemtrace 1 profile=inplace vm_types=default,sw_protected,tdx\n"
+		"vm sp type=sw_protected -> ok\n"
+		"gmem g sp size=16K flags=mmap|init_shared -> ok\n"
+		"mmap m g 0+16K -> ok\n"
+		"write m 0 byte=0x42 -> ok\n"
+		"convert g 0+4K private -> ok\n"
+		"read m 0 -> SIGBUS\n"
+		"write m 0 byte=0x1 -> SIGBUS\n"
+		"convert g 0+4K shared -> ok\n"
+		"read m 0 -> ok byte=0x42\n"
+		"fork c -> ok\n"
+		"write m 0x2000 byte=0x24 proc=c -> ok\n"
+		"read m 0x2000 -> ok byte=0x24\n"
+		"memslot s sp gpa=4G size=16K gmem=g offset=0 -> ok\n"
+		"convert g 0x3000+4K private -> ok\n"
+		"guest sp 0x100003000 w byte=0x77 -> ok\n"
+		"convert g 0x3000+4K shared -> ok\n"
+		"read m 0x3000 -> ok byte=0x77\n"
+		"vm td type=tdx -> ok\n"
+		"gmem gt td size=8K flags=mmap|init_shared -> ok\n"
+		"mmap mt gt 0+8K -> ok\n"
+		"write mt 0 byte=0x55 -> ok\n"
+		"convert gt 0+4K private -> ok\n"
+		"convert gt 0+4K shared -> ok\n"
+		"read mt 0 -> ok\n"
+		"check -> ok\n",
+		25);
+}
+
+CU_TestInfo sim_tests[] = {
+	{ "first_touch_zero", test_first_touch_zero },
+	{ "write_read_back", test_write_read_back },
+	{ "punch_read_zero", test_punch_read_zero },
+	{ "private_sigbus", test_private_sigbus },
+	{ "missed_zap_detected", test_missed_zap_detected },
+	{ "inplace_convert", test_inplace_convert },
+	{ "threads", test_threads },
+	{ "backend_shared_private", test_backend_shared_private },
+	{ "backend_inplace", test_backend_inplace },
+	CU_TEST_INFO_NULL,
+};
