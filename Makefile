@@ -99,7 +99,8 @@ CORPUS		:= $(sort $(wildcard traces/corpus/*.trace))
 # faults, poison) or inplace_ (profile inplace); the kernel runs the rest.
 # Minimized fuzz findings and other regressions, each with a header.
 REGRESS		:= $(sort $(wildcard traces/regress/*.trace))
-KERNEL_CORPUS	:= $(filter-out traces/corpus/model_% traces/corpus/inplace_%,$(CORPUS))
+KERNEL_CORPUS	:= $(filter-out traces/corpus/model_% traces/corpus/inplace_% \
+				traces/corpus/hugetlb_%,$(CORPUS))
 DEMO_TRACE	:= traces/demo.trace
 # Every trace anywhere under traces/ seeds the fuzzers.
 SEED_TRACES	:= $(sort $(shell find traces -name '*.trace' -type f 2>/dev/null))
