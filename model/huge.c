@@ -319,6 +319,24 @@ static void huge_meta_event(struct gm_host *h, struct gmem_inode *inode,
 	rmap_store(&inode->huge_meta, hp, hp + 1, meta | event);
 }
 
+/* Count the split of a whole huge folio into the granule orders @plan. */
+static void huge_count_split(struct gm_host *h, const struct gmem_inode *inode,
+			     const unsigned int *plan, unsigned int nr_g)
+{
+	unsigned int i, nr_2m = 0, nr_4k = 0;
+
+	for (i = 0; i < nr_g; i++) {
+		nr_2m += plan[i] == GRANULE_ORDER;
+		nr_4k += plan[i] == 0;
+	}
+	if (!nr_2m || inode->huge_order == GRANULE_ORDER) {
+		h->huge.splits[order_level(inode->huge_order)][0]++;
+		return;
+	}
+	h->huge.splits[order_level(inode->huge_order)][1]++;
+	h->huge.splits[1][0] += nr_4k;
+}
+
 /*
  * Bring the huge page at @base to the layout the policy wants: split where
  * it wants smaller folios, merge where it wants larger ones and
@@ -397,12 +415,15 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 		cur = folio_order(val);
 		if (plan[i] == cur)
 			continue;
-		/* one folio of the huge order counts once, 2M ones each */
-		if (cur < inode->huge_order || g == base) {
-			if (plan[i] < cur)
-				h->huge.splits[order_level(cur)]
-					      [order_level(plan[i])]++;
-		}
+		/*
+		 * One huge folio counts once: straight to 4K, or (hier) into
+		 * 2M folios of which some go on to 4K; 2M folios count each.
+		 */
+		if (plan[i] < cur && cur < inode->huge_order)
+			h->huge.splits[order_level(cur)]
+				      [order_level(plan[i])]++;
+		else if (plan[i] < cur && g == base)
+			huge_count_split(h, inode, plan, nr_g);
 		if (plan[i] > cur &&
 		    (plan[i] < inode->huge_order || g == base))
 			h->huge.merges[order_level(cur)]
