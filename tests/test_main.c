@@ -60,6 +60,8 @@ static CU_SuiteInfo suites[] = {
 	{ "host_more", NULL, NULL, fx_setup_kernel, fx_teardown,
 	  host_more_tests },
 	{ "content", NULL, NULL, fx_setup_kernel, fx_teardown, content_tests },
+	{ "hugetlb", NULL, NULL, fx_setup_hugetlb, fx_teardown,
+	  hugetlb_tests },
 	{ "sim", NULL, NULL, NULL, NULL, sim_tests },
 	CU_SUITE_INFO_NULL,
 };

@@ -364,6 +364,29 @@ void fx_setup_inplace(void)
 	fx_setup(&cfg, GM_VM_SW_PROTECTED);
 }
 
+void t_config_hugetlb(struct gm_config *cfg)
+{
+	gm_config_init(cfg);
+	cfg->profile = GM_PROFILE_HUGETLB;
+	cfg->hugetlb_pool_2m = T_HUGETLB_POOL_2M;
+	cfg->hugetlb_pool_1g = T_HUGETLB_POOL_1G;
+	cfg->policy = GM_POLICY_EAGER;
+}
+
+void fx_setup_hugetlb(void)
+{
+	struct gm_config cfg;
+
+	t_config_hugetlb(&cfg);
+	fx_setup(&cfg, GM_VM_SW_PROTECTED);
+}
+
+void fx_reinit(const struct gm_config *cfg, enum gm_vm_type type)
+{
+	fx_fini();
+	GM_OK_FATAL(fx_init(cfg, type));
+}
+
 void fx_teardown(void)
 {
 	fx_fini();

@@ -98,6 +98,22 @@ void fx_teardown(void);
  */
 void fx_setup_inplace(void);
 
+/*
+ * Profile hugetlb (inflight-series §3, §6.2): every VM type offered, the
+ * HugeTLB WIP on top of in-place conversion, a host pool of
+ * T_HUGETLB_POOL_2M 2M pages and T_HUGETLB_POOL_1G 1G pages, policy eager,
+ * lazy_ops 8 (the gm_config_init default); a SW_PROTECTED VM.
+ */
+#define T_HUGETLB_POOL_2M 16
+#define T_HUGETLB_POOL_1G 4
+void t_config_hugetlb(struct gm_config *cfg);
+void fx_setup_hugetlb(void);
+/*
+ * Remake the fixture inside a test: close everything (with the teardown's
+ * checks), then a new host with @cfg and a VM of @type.  Fatal on failure.
+ */
+void fx_reinit(const struct gm_config *cfg, enum gm_vm_type type);
+
 /* Fork the fixture's first process; the teardown exits the child. */
 struct gm_proc *fx_fork(void);
 
@@ -320,5 +336,6 @@ extern CU_TestInfo memslot_more_tests[];
 extern CU_TestInfo mm_more_tests[];
 extern CU_TestInfo host_more_tests[];
 extern CU_TestInfo content_tests[];
+extern CU_TestInfo hugetlb_tests[];
 
 #endif /* GMEM_TEST_UTIL_H */
