@@ -57,6 +57,8 @@ DIFF_BATCH	?= 500
 TEST_DIFF_SEEDS	:= 300
 TEST_INV_SEEDS	:= 300
 TEST_SIM_SEEDS	:= 300
+TEST_STRESS_SECONDS := 10
+TSAN_STRESS_SECONDS := 5
 COVERAGE_MIN	?= 90
 
 # The kernel steps run when this device is a character device we can read
@@ -253,13 +255,21 @@ test-sim:
 		done; \
 	done
 	@GMEMSIM_SIM_STATS=1 $(CLI) diff --backend=sim $(BUILD)/simdiff/*.trace
+	@echo "==> test [5/7] stress: $(TEST_STRESS_SECONDS) s, 2 vCPU + 2 converter threads, ASan+UBSan flavour; then the checker must catch an injected missing zap"
+	@$(MAKE) --no-print-directory $(BUILD)/asan/gmemsim
+	@$(SAN_ENV) $(BUILD)/asan/gmemsim stress --seconds $(TEST_STRESS_SECONDS) --vcpus 2 --converters 2
+	@out=$$($(CLI) stress --seconds 1 --size 256K --no-zap 2>&1) && \
+		! grep -q 'violation' <<<"$$out" && ! grep -q SKIP <<<"$$out" && \
+		{ echo "gmemsim: stress --no-zap found no violation: the checker does not bite" >&2; exit 1; }; \
+		echo "stress --no-zap (fault injection, must fail): $$(tail -n 1 <<<"$$out")"
 
-# ThreadSanitizer build of the sim suite and the sim replay.
+# ThreadSanitizer build of the sim suite, the sim replay and a short stress.
 check-tsan:
-	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suite, corpus replay on --backend=sim"
+	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suite, corpus replay on --backend=sim, $(TSAN_STRESS_SECONDS) s stress"
 	@$(MAKE) --no-print-directory $(BUILD)/tsan/gmemtest $(BUILD)/tsan/gmemsim
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemtest -s sim
 	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
+	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim stress --seconds $(TSAN_STRESS_SECONDS) --vcpus 2 --converters 2
 
 test-kernel:
 	@if $(KVM_USABLE); then \
@@ -358,7 +368,7 @@ help:
 	@echo "make invariants [SEEDS=$(SEEDS)] SEEDS random inplace traces, check after every op"
 	@echo "make bench              $(CLI) bench"
 	@echo "make test-sim           corpus replay on --backend=sim (memfd + userfaultfd, docs/sim.md)"
-	@echo "make check-tsan         ThreadSanitizer build: sim suite + sim corpus replay"
+	@echo "make check-tsan         ThreadSanitizer build: sim suite + sim corpus replay + stress"
 	@echo "make replay             corpus replay on the model (no dependency step)"
 	@echo "make format | format-check | clean"
 	@echo "V=1 shows full compiler command lines."

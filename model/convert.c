@@ -220,6 +220,11 @@ static int __kvm_gmem_convert(struct gm_host *h, struct gmem_inode *inode,
 	if (!ret)
 		ret = kvm_gmem_for_each_changing(h, inode, start, end, target,
 						 __kvm_gmem_platform_prepare);
+	/* HugeTLB: what splitting and merging will store, reserved now */
+	if (!ret && kvm_gmem_is_hugetlb(inode))
+		ret = rmap_reserve(&inode->folios, 4);
+	if (!ret && kvm_gmem_is_hugetlb(inode))
+		ret = rmap_reserve(&inode->huge_meta, 2);
 	if (ret) {
 		a->error_offset = start << PAGE_SHIFT;
 		return ret;

@@ -90,7 +90,8 @@ static int kvm_gmem_mark_uptodate(struct gm_host *h, struct gmem_inode *inode,
 	struct rmap_run run;
 	int ret;
 
-	if (flags & GM_FOLIO_UPTODATE)
+	/* a huge folio may hold stale sub-pages after a merge: scan it */
+	if (flags & GM_FOLIO_UPTODATE && !order)
 		return 0;
 	for (idx = start; idx < end; idx = run.end) {
 		uint64_t e;

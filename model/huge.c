@@ -143,7 +143,9 @@ static uint64_t vmemmap_extra(const struct gmem_inode *inode, uint64_t start,
 		else
 			bytes += (e - s) * 64;
 	}
-	huge = ((end - start) >> inode->huge_order) * PAGE_SIZE;
+	/* the baseline counts allocated huge pages only */
+	huge = (rmap_count(&inode->folios, start, end) >> inode->huge_order) *
+	       PAGE_SIZE;
 	return bytes > huge ? bytes - huge : 0;
 }
 
@@ -279,6 +281,20 @@ static void folio_set_order(struct gmem_inode *inode, uint64_t start,
 	}
 }
 
+/* Is any sub-page of [start, end) hwpoisoned? */
+static bool range_poisoned(const struct gmem_inode *inode, uint64_t start,
+			   uint64_t end)
+{
+	uint32_t i;
+
+	for (i = rmap_first_after(&inode->folios, start);
+	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
+	     i++)
+		if (inode->folios.r_runs[i].val & GM_FOLIO_HWPOISON)
+			return true;
+	return false;
+}
+
 static bool range_mergeable(const struct gmem_inode *inode, uint64_t start,
 			    uint64_t end)
 {
@@ -305,6 +321,17 @@ static void huge_zap(struct gm_host *h, struct gmem_inode *inode,
 	kvm_gmem_invalidate_begin(h, inode, start, end,
 				  KVM_FILTER_SHARED | KVM_FILTER_PRIVATE);
 	kvm_gmem_invalidate_end(inode, start, end);
+}
+
+/* The huge page is mixed again: a deferred merge starts over later. */
+static void huge_meta_clear_pending(struct gmem_inode *inode, uint64_t hp)
+{
+	uint64_t meta;
+
+	if (rmap_lookup(&inode->huge_meta, hp, &meta) &&
+	    meta & GM_HUGE_PENDING)
+		rmap_store(&inode->huge_meta, hp, hp + 1,
+			   meta & ~GM_HUGE_PENDING);
 }
 
 static void huge_meta_event(struct gm_host *h, struct gmem_inode *inode,
@@ -343,9 +370,11 @@ static void huge_count_split(struct gm_host *h, const struct gmem_inode *inode,
  * @allow_merge, the policy and the refcounts allow it.  Returns 0, or
  * -ENOMEM when the vmemmap for a split cannot be had (nothing changed).
  */
-int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
-			      uint64_t base, bool allow_merge,
-			      const struct gmem_huge_overlay *ov)
+static int __kvm_gmem_huge_restructure(struct gm_host *h,
+				       struct gmem_inode *inode, uint64_t base,
+				       bool allow_merge,
+				       const struct gmem_huge_overlay *ov,
+				       bool fresh)
 {
 	const struct gmem_huge_policy_ops *ops = huge_policy(h);
 	struct gmem_huge_page hp = { h, inode, base, ov };
@@ -353,16 +382,16 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 	const uint64_t gn = n < (1ULL << GRANULE_ORDER) ? n :
 						      1ULL << GRANULE_ORDER;
 	uint64_t g, before, after, val;
-	unsigned int cur, want, *plan;
+	/* one entry per 2M granule: at most 512 (a 1G page) */
+	unsigned int cur, want, plan[1U << (18 - GRANULE_ORDER)];
 	unsigned int nr_g = (unsigned int)(n / gn), i;
 	bool split = false, merge = false, asked = false, may = false;
 	int ret;
 
 	if (!rmap_lookup(&inode->folios, base, &val))
 		return 0;	/* not allocated */
-	plan = gm_zalloc(host_alloc(h), nr_g * sizeof(*plan));
-	if (!plan)
-		return -ENOMEM;
+	if (ops->target_order(&hp, base) < inode->huge_order)
+		huge_meta_clear_pending(inode, base >> inode->huge_order);
 
 	/* the new order of each 2M granule */
 	for (i = 0, g = base; i < nr_g; i++, g += gn) {
@@ -389,10 +418,8 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 			merge = true;
 		}
 	}
-	if (!split && !merge) {
-		gm_free(host_alloc(h), plan);
+	if (!split && !merge)
 		return 0;
-	}
 	/*
 	 * A merge into the huge folio is decided over the whole huge page
 	 * (same answer for every granule), so no granule is left behind.
@@ -402,11 +429,9 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 	if (!ret && split)
 		/* the vmemmap restore is the split's allocation (§6.2.4) */
 		ret = gm_alloc_may_fail(host_alloc(h));
-	if (ret) {
-		gm_free(host_alloc(h), plan);
+	if (ret)
 		return ret;
-	}
-	if (split) {
+	if (split && !fresh) {
 		/* §6.2.3: no stage-2 leaf may outlive the folio it maps */
 		huge_zap(h, inode, base, base + n);
 	}
@@ -430,12 +455,19 @@ int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
 				      [order_level(plan[i])]++;
 		folio_set_order(inode, g, g + gn, plan[i]);
 	}
-	gm_free(host_alloc(h), plan);
 	after = vmemmap_extra(inode, base, base + n);
 	vmemmap_account(h, (int64_t)(after - before));
 	huge_meta_event(h, inode, base >> inode->huge_order,
 			split ? GM_HUGE_LAST_SPLIT : GM_HUGE_LAST_MERGE);
 	return 0;
+}
+
+int kvm_gmem_huge_restructure(struct gm_host *h, struct gmem_inode *inode,
+			      uint64_t base, bool allow_merge,
+			      const struct gmem_huge_overlay *ov)
+{
+	return __kvm_gmem_huge_restructure(h, inode, base, allow_merge, ov,
+					   false);
 }
 
 /*
@@ -458,7 +490,8 @@ int kvm_gmem_huge_alloc(struct gm_host *h, struct gmem_inode *inode,
 				  << GM_FOLIO_ORDER_SHIFT));
 	if (ret)
 		return ret;
-	ret = kvm_gmem_huge_restructure(h, inode, base, false, NULL);
+	/* nothing maps a folio just allocated: no zap (fresh split) */
+	ret = __kvm_gmem_huge_restructure(h, inode, base, false, NULL, true);
 	if (ret)
 		rmap_erase(&inode->folios, base, base + n);
 	return ret;
@@ -542,7 +575,8 @@ unsigned int kvm_gmem_max_mapping_order(struct gm_host *h, struct kvm *kvm,
 		    gb >= slot->base_gfn &&
 		    gb + n <= slot->base_gfn + slot->npages &&
 		    attrs_all(inode, ib, ib + n,
-			      KVM_MEMORY_ATTRIBUTE_PRIVATE))
+			      KVM_MEMORY_ATTRIBUTE_PRIVATE) &&
+		    !range_poisoned(inode, ib, ib + n))
 			break;
 		o = o > 9 ? 9 : 0;
 	}

@@ -276,12 +276,17 @@ bool kvm_mmu_unmap_gfn_range(struct gm_host *h, struct kvm *kvm,
 			     unsigned int filter)
 {
 	bool zapped = false;
-	uint64_t s;
+	uint64_t s, val;
 	uint32_t i;
 
 	(void)h;
 	if (start >= end)
 		return false;
+	/* a huge leaf goes whole: widen to the leaves at both ends */
+	if (rmap_lookup(&kvm->sptes, start, &val))
+		start &= ~((1ULL << GM_SPTE_ORDER(val)) - 1);
+	if (rmap_lookup(&kvm->sptes, end - 1, &val))
+		end = ((end - 1) | ((1ULL << GM_SPTE_ORDER(val)) - 1)) + 1;
 	if (!kvm_has_mirrored_tdp(kvm) ||
 	    filter == (KVM_FILTER_SHARED | KVM_FILTER_PRIVATE)) {
 		zapped = rmap_any(&kvm->sptes, start, end);

@@ -21,10 +21,17 @@
  * the sim then marks the child's files "unsynced" and a later mismatching
  * load on them takes the model's byte (docs/sim.md, "Processes").
  *
- * Everything else (vm, memslot, attributes, pin, state, check) returns the
- * model's result.
+ * Everything else (vm, memslot, attributes, pin, state, check, barrier)
+ * returns the model's result.
+ *
+ * vCPU threads: a `guest` op with an @tN (or @NAME) prefix runs -- model
+ * call and mirroring -- on a pthread of its own for that trace thread,
+ * created on first use (up to SIM_MAX_VCPUS; more run inline).  The
+ * replayer hands the op over and waits for it, so results keep the trace's
+ * order; `barrier` is then already satisfied when it runs.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -71,7 +78,7 @@ struct sim_obj {
  */
 static struct {
 	unsigned long gmems, unbacked, views, real, resolved, refused,
-		model_only, adopted, zaps, punches, mismatches;
+		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus;
 } sim_stats;
 
 static void sim_stats_print(void)
@@ -80,12 +87,32 @@ static void sim_stats_print(void)
 		"sim: %lu gmem (%lu without real memory), %lu views, "
 		"%lu real accesses (%lu faults resolved, %lu refused), "
 		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
-		"%lu punches, %lu mismatches\n",
+		"%lu punches, %lu mismatches, %lu guest ops on %lu vCPU "
+		"threads\n",
 		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
 		sim_stats.real, sim_stats.resolved, sim_stats.refused,
 		sim_stats.model_only, sim_stats.adopted, sim_stats.zaps,
-		sim_stats.punches, sim_stats.mismatches);
+		sim_stats.punches, sim_stats.mismatches, sim_stats.vcpu_ops,
+		sim_stats.vcpus);
 }
+
+/* vCPU threads per trace; ops of further trace threads run inline. */
+#define SIM_MAX_VCPUS 16
+
+/* One pthread per trace thread that runs guest ops (synchronous handoff). */
+struct sim_vcpu {
+	int id; /* trace thread id (op->thread) */
+	bool started;
+	pthread_t tid;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	/* under lock */
+	bool busy, quit;
+	struct backend *be;
+	const struct trace *t;
+	const struct trace_op *op;
+	struct op_result *res;
+};
 
 struct backend {
 	struct backend *model;
@@ -95,6 +122,7 @@ struct backend {
 	size_t nr;
 	const char *file;
 	unsigned int nr_pslots; /* process slots in use (0: the first) */
+	struct sim_vcpu *vcpus; /* SIM_MAX_VCPUS, allocated on first use */
 };
 
 static void sim_note_once(const char *why)
@@ -168,12 +196,36 @@ static int sim_open(const struct trace *t, const struct trace_config *cfg,
 	return 0;
 }
 
+static void sim_vcpus_stop(struct backend *be)
+{
+	struct sim_vcpu *c;
+	unsigned int i;
+
+	if (!be->vcpus)
+		return;
+	for (i = 0; i < SIM_MAX_VCPUS; i++) {
+		c = &be->vcpus[i];
+		if (!c->started)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		c->quit = true;
+		pthread_cond_broadcast(&c->cond);
+		pthread_mutex_unlock(&c->lock);
+		pthread_join(c->tid, NULL);
+		pthread_cond_destroy(&c->cond);
+		pthread_mutex_destroy(&c->lock);
+	}
+	free(be->vcpus);
+	be->vcpus = NULL;
+}
+
 static void sim_close(struct backend *be)
 {
 	size_t i;
 
 	if (!be)
 		return;
+	sim_vcpus_stop(be);
 	for (i = 0; i < be->nr; i++) {
 		sim_view_unmap(&be->o[i].v);
 		sim_backing_destroy(&be->o[i].b);
@@ -552,8 +604,8 @@ static void sim_guest(struct backend *be, const struct trace *t,
 	}
 }
 
-static void sim_exec(struct backend *be, const struct trace *t,
-		     const struct trace_op *op, struct op_result *res)
+static void sim_exec_here(struct backend *be, const struct trace *t,
+			  const struct trace_op *op, struct op_result *res)
 {
 	struct sim_obj *o;
 
@@ -622,6 +674,83 @@ static void sim_exec(struct backend *be, const struct trace *t,
 	default:
 		break;
 	}
+}
+
+static void *sim_vcpu_main(void *arg)
+{
+	struct sim_vcpu *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		while (!c->busy && !c->quit)
+			pthread_cond_wait(&c->cond, &c->lock);
+		if (c->quit)
+			break;
+		pthread_mutex_unlock(&c->lock);
+		sim_exec_here(c->be, c->t, c->op, c->res);
+		pthread_mutex_lock(&c->lock);
+		c->busy = false;
+		pthread_cond_broadcast(&c->cond);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/* The vCPU thread of trace thread @id, started on first use, or NULL. */
+static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
+{
+	struct sim_vcpu *c;
+	unsigned int i;
+
+	if (!be->vcpus) {
+		be->vcpus = calloc(SIM_MAX_VCPUS, sizeof(*be->vcpus));
+		if (!be->vcpus)
+			return NULL;
+	}
+	for (i = 0; i < SIM_MAX_VCPUS; i++) {
+		c = &be->vcpus[i];
+		if (c->started && c->id == id)
+			return c;
+		if (c->started)
+			continue;
+		c->id = id;
+		c->be = be;
+		pthread_mutex_init(&c->lock, NULL);
+		pthread_cond_init(&c->cond, NULL);
+		if (pthread_create(&c->tid, NULL, sim_vcpu_main, c)) {
+			pthread_cond_destroy(&c->cond);
+			pthread_mutex_destroy(&c->lock);
+			return NULL;
+		}
+		c->started = true;
+		sim_stats.vcpus++;
+		return c;
+	}
+	return NULL;
+}
+
+static void sim_exec(struct backend *be, const struct trace *t,
+		     const struct trace_op *op, struct op_result *res)
+{
+	struct sim_vcpu *c = NULL;
+
+	if (op->code == TOP_GUEST && op->thread >= 0)
+		c = sim_vcpu_get(be, op->thread);
+	if (!c) {
+		sim_exec_here(be, t, op, res);
+		return;
+	}
+	/* hand the op to its vCPU thread and wait: trace order is kept */
+	pthread_mutex_lock(&c->lock);
+	c->t = t;
+	c->op = op;
+	c->res = res;
+	c->busy = true;
+	pthread_cond_broadcast(&c->cond);
+	while (c->busy)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
+	sim_stats.vcpu_ops++;
 }
 
 const struct backend_ops backend_sim_ops = {

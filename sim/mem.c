@@ -291,6 +291,11 @@ struct sim_jump {
 	sigjmp_buf jb;
 	const struct sim_view *view;
 	bool allow;
+	bool write;
+	uint8_t byte; /* the byte a store writes */
+	sim_fault_fn fn; /* decides each fault (sim_view_access_fn) */
+	void *ctx;
+	uint64_t fault_off; /* view offset of the fault to decide */
 	unsigned int nr_resolved;
 	int resolve_err;
 };
@@ -302,7 +307,16 @@ static pthread_mutex_t sim_sig_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int sim_sig_users;
 static struct sigaction sim_old_bus, sim_old_segv;
 
-/* Faults resolved per access before giving up (a fault that comes back). */
+/* sigsetjmp value: a fault for the sim_fault_fn (not a signal number). */
+#define SIM_JUMP_DECIDE 0x100
+
+/*
+ * Faults resolved per access before giving up (a fault that comes back).
+ * A decided access (sim_view_access_fn) may lose its page to zaps made
+ * under the caller's lock between each resolution and the retry -- a
+ * livelock under load, not an error -- so it gets more tries.
+ */
+#define SIM_MAX_DECIDE 1024
 #define SIM_MAX_RESOLVE 16
 
 static int sim_ioctl_ok(int ret)
@@ -312,7 +326,7 @@ static int sim_ioctl_ok(int ret)
 }
 
 /* Resolve the fault at @addr of @v in place; 0 or a positive errno. */
-static int sim_resolve(const struct sim_view *v, uintptr_t addr)
+static int sim_resolve_addr(const struct sim_view *v, uintptr_t addr)
 {
 	uint64_t ps = v->b->page_size;
 	uintptr_t page = addr & ~(uintptr_t)(ps - 1);
@@ -377,12 +391,25 @@ static void sim_handler(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	v = j->view;
-	if (sig == SIGBUS && j->allow && addr >= (uintptr_t)v->addr &&
+	if (sig == SIGBUS && j->fn && addr >= (uintptr_t)v->addr &&
 	    addr < (uintptr_t)v->addr + v->len) {
+		if (j->nr_resolved >= SIM_MAX_DECIDE) {
+			j->resolve_err = ELOOP;
+		} else {
+			/*
+			 * Only async-signal-safe work here: jump back to
+			 * sim_access(), which asks the callback (it may
+			 * lock and allocate) and retries the access.
+			 */
+			j->fault_off = addr - (uintptr_t)v->addr;
+			sig = SIM_JUMP_DECIDE;
+		}
+	} else if (sig == SIGBUS && j->allow && addr >= (uintptr_t)v->addr &&
+		   addr < (uintptr_t)v->addr + v->len) {
 		if (j->nr_resolved >= SIM_MAX_RESOLVE) {
 			j->resolve_err = ELOOP;
 		} else {
-			err = sim_resolve(v, addr);
+			err = sim_resolve_addr(v, addr);
 			if (!err) {
 				j->nr_resolved++;
 				errno = saved;
@@ -432,8 +459,16 @@ void sim_signals_put(void)
 	pthread_mutex_unlock(&sim_sig_lock);
 }
 
-void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
-		     uint8_t *byte, bool allow, struct sim_access_result *r)
+int sim_view_resolve(const struct sim_view *v, uint64_t off)
+{
+	if (!v->addr || off >= v->len)
+		return EFAULT;
+	return sim_resolve_addr(v, (uintptr_t)v->addr + off);
+}
+
+static void sim_access(const struct sim_view *v, uint64_t off, bool write,
+		       uint8_t *byte, bool allow, sim_fault_fn fn, void *ctx,
+		       struct sim_access_result *r)
 {
 	struct sim_jump j;
 	volatile uint8_t *p = (volatile uint8_t *)v->addr + off;
@@ -443,6 +478,11 @@ void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
 	memset(&j, 0, sizeof(j));
 	j.view = v;
 	j.allow = allow;
+	j.write = write;
+	j.byte = *byte;
+	j.fn = fn;
+	j.ctx = ctx;
+again:
 	sig = sigsetjmp(j.jb, 1);
 	if (!sig) {
 		sim_jump_cur = &j;
@@ -451,9 +491,36 @@ void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
 		else
 			*byte = *p;
 		sim_jump_cur = NULL;
+	} else if (sig == SIM_JUMP_DECIDE) {
+		/* the faulting thread decides, outside the signal handler */
+		volatile struct sim_jump *vj = &j;
+		int err = fn(ctx, v, vj->fault_off, write, vj->byte);
+
+		if (!err) {
+			vj->nr_resolved++;
+			goto again; /* the access is retried */
+		}
+		sig = SIGBUS;
+		if (err < 0)
+			vj->resolve_err = -err;
+		else
+			sig = err;
 	}
 	/* the handler wrote these behind the compiler's back */
 	r->sig = sig;
 	r->resolve_err = ((volatile struct sim_jump *)&j)->resolve_err;
 	r->nr_resolved = ((volatile struct sim_jump *)&j)->nr_resolved;
+}
+
+void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
+		     uint8_t *byte, bool allow, struct sim_access_result *r)
+{
+	sim_access(v, off, write, byte, allow, NULL, NULL, r);
+}
+
+void sim_view_access_fn(const struct sim_view *v, uint64_t off, bool write,
+			uint8_t *byte, sim_fault_fn fn, void *ctx,
+			struct sim_access_result *r)
+{
+	sim_access(v, off, write, byte, false, fn, ctx, r);
 }

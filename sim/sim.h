@@ -107,4 +107,35 @@ struct sim_access_result {
 void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
 		     uint8_t *byte, bool allow, struct sim_access_result *r);
 
+/*
+ * A fault decider for sim_view_access_fn(), called in the faulting thread
+ * for each fault of the access at view offset @off (@byte: what a store
+ * writes): the SIGBUS handler only jumps back to sim_view_access_fn(),
+ * which calls this outside signal context, so it may take the caller's
+ * lock and allocate.  It asks the model and, when the model allows the
+ * access, resolves the fault with sim_view_resolve() before dropping its
+ * lock -- so a zap made under the same lock cannot slip between the
+ * decision and the resolution.  The access is then made again.
+ * Returns 0 (resolved: the access is retried), SIGBUS or SIGSEGV (the
+ * access reports that signal), or a negative errno (a failed resolution,
+ * reported as resolve_err with SIGBUS).
+ */
+typedef int (*sim_fault_fn)(void *ctx, const struct sim_view *v, uint64_t off,
+			    bool write, uint8_t byte);
+
+/* sim_view_access() with every fault decided by @fn at fault time. */
+void sim_view_access_fn(const struct sim_view *v, uint64_t off, bool write,
+			uint8_t *byte, sim_fault_fn fn, void *ctx,
+			struct sim_access_result *r);
+/* Resolve a fault at view offset @off in place: 0 or a positive errno. */
+int sim_view_resolve(const struct sim_view *v, uint64_t off);
+
+/*
+ * gmemsim stress (sim/stress.c, docs/sim.md "Stress"): vCPU and converter
+ * threads over one in-place guest_memfd; argv[0] is "stress".  Returns the
+ * exit status.
+ */
+int stress_main(int argc, char **argv);
+extern const char stress_usage[];
+
 #endif /* GMEM_SIM_H */

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,6 +468,12 @@ static void *sim_zapper(void *arg)
 
 		sim_view_zap(&s->v, page * 4096,
 			     4096 * (1 + (unsigned int)rand_r(&seed) % 8));
+		/*
+		 * Let the workers retry: a zapper that never pauses can zap
+		 * a page between its resolution and the retried access
+		 * SIM_MAX_RESOLVE times in a row (seen under TSan: ELOOP).
+		 */
+		sched_yield();
 	}
 	return NULL;
 }
@@ -511,6 +518,84 @@ static void case_threads(const struct sim_bt *bt)
 	sim_h_fini(&s);
 }
 
+/*
+ * Faults decided at fault time (sim_view_access_fn, what gmemsim stress
+ * uses): the callback runs in the faulting thread once per fault, asks the
+ * model and resolves; its refusal or error is what the access reports.
+ */
+struct sim_decider {
+	struct sim_h *s;
+	unsigned int calls;
+	int force; /* nonzero: return this instead of asking the model */
+};
+
+static int sim_decide(void *ctx, const struct sim_view *v, uint64_t off,
+		      bool write, uint8_t byte)
+{
+	struct sim_decider *d = ctx;
+	int sig = -1, err;
+
+	d->calls++;
+	if (d->force)
+		return d->force;
+	if (gm_host_access(d->s->p, d->s->maddr + off,
+			   write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
+			   &sig))
+		return -EIO;
+	if (sig)
+		return sig;
+	err = sim_view_resolve(v, off);
+	return err ? -err : 0;
+}
+
+static void case_decide_at_fault(const struct sim_bt *bt)
+{
+	struct sim_access_result r;
+	struct sim_decider d;
+	struct sim_h s;
+	uint8_t byte;
+
+	if (!sim_h_init(&s, "decide_at_fault", bt, GM_PROFILE_INPLACE,
+			GM_VM_SW_PROTECTED,
+			GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED))
+		return;
+	memset(&d, 0, sizeof(d));
+	d.s = &s;
+	byte = 0x61;
+	sim_view_access_fn(&s.v, 5, true, &byte, sim_decide, &d, &r);
+	CU_ASSERT_EQUAL(r.sig, 0);
+	CU_ASSERT_EQUAL(r.nr_resolved, 1);
+	CU_ASSERT_EQUAL(d.calls, 1);
+	/* resident: no fault, no call */
+	byte = 0;
+	sim_view_access_fn(&s.v, 5, false, &byte, sim_decide, &d, &r);
+	CU_ASSERT_EQUAL(r.sig, 0);
+	CU_ASSERT_EQUAL(byte, 0x61);
+	CU_ASSERT_EQUAL(d.calls, 1);
+	/* private: the zap makes it fault, the model refuses */
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 0, s.ps, true), 0);
+	sim_view_access_fn(&s.v, 5, false, &byte, sim_decide, &d, &r);
+	CU_ASSERT_EQUAL(r.sig, SIGBUS);
+	CU_ASSERT_EQUAL(r.nr_resolved, 0);
+	CU_ASSERT_EQUAL(d.calls, 2);
+	/* a failed resolution is reported, not retried */
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 0, s.ps, false), 0);
+	d.force = -EIO;
+	sim_view_access_fn(&s.v, 5, false, &byte, sim_decide, &d, &r);
+	CU_ASSERT_EQUAL(r.sig, SIGBUS);
+	CU_ASSERT_EQUAL(r.resolve_err, EIO);
+	CU_ASSERT_EQUAL(d.calls, 3);
+	/* shared again: the old byte comes back (SW_PROTECTED preserves) */
+	d.force = 0;
+	byte = 0;
+	sim_view_access_fn(&s.v, 5, false, &byte, sim_decide, &d, &r);
+	CU_ASSERT_EQUAL(r.sig, 0);
+	CU_ASSERT_EQUAL(byte, 0x61);
+	CU_ASSERT_EQUAL(r.nr_resolved, 1);
+	CU_ASSERT_EQUAL(gm_host_check(s.h, stderr), 0);
+	sim_h_fini(&s);
+}
+
 /* ---- the table: case x backing type ---- */
 
 #define SIM_CASE(fn)                                                       \
@@ -529,6 +614,7 @@ SIM_CASE(private_sigbus)
 SIM_CASE(missed_zap_detected)
 SIM_CASE(inplace_convert)
 SIM_CASE(threads)
+SIM_CASE(decide_at_fault)
 
 /* ---- backend_sim_ops over traces ---- */
 
@@ -636,6 +722,62 @@ static void test_backend_inplace(void)
 		25);
 }
 
+/*
+ * gmemsim stress in-process, one second on a small file: clean as built,
+ * and the checker fires when the zap before a conversion to private is
+ * skipped (--no-zap).  The summary lines go to stdout.
+ */
+static void test_stress(void)
+{
+	char *ok[] = { "stress", "--seconds", "1", "--size", "256K", NULL };
+	char *bad[] = { "stress", "--seconds", "1", "--size",
+			"256K",	  "--no-zap",  NULL };
+	struct sim_uffd u;
+	char why[256];
+	int ret;
+
+	ret = sim_uffd_open(&u, false, why, sizeof(why));
+	if (ret) {
+		printf("\n  SKIP stress: %s ", why);
+		return;
+	}
+	sim_uffd_close(&u);
+	printf("\n  ");
+	fflush(stdout);
+	CU_ASSERT_EQUAL(stress_main(5, ok), 0);
+	printf("  (fault injection --no-zap: the violations below are "
+	       "expected)\n  ");
+	fflush(stdout);
+	CU_ASSERT_EQUAL(stress_main(6, bad), 1);
+	fflush(stdout);
+}
+
+/* @tN guest ops run on vCPU pthreads; barrier is a no-op that passes. */
+static void test_backend_vcpus(void)
+{
+	sim_replay_text(
+		"sim_vcpus",
+		"gmemtrace 1 profile=inplace vm_types=default,sw_protected\n"
+		"vm sp type=sw_protected -> ok\n"
+		"gmem g sp size=16K flags=mmap|init_shared -> ok\n"
+		"mmap m g 0+16K -> ok\n"
+		"memslot s sp gpa=4G size=16K gmem=g offset=0 -> ok\n"
+		"@t0 guest sp 0x100000010 w byte=0x31 -> ok\n"
+		"@t1 guest sp 0x100001010 w byte=0x32 -> ok\n"
+		"@vcpu guest sp 0x100002010 w byte=0x33 -> ok\n"
+		"barrier -> ok\n"
+		"@t1 guest sp 0x100000010 r -> ok byte=0x31\n"
+		"read m 0x10 -> ok byte=0x31\n"
+		"read m 0x1010 -> ok byte=0x32\n"
+		"read m 0x2010 -> ok byte=0x33\n"
+		"convert g 0x1000+4K private -> ok\n"
+		"@t0 guest sp 0x100001010 r -> ok byte=0x32\n"
+		"read m 0x1010 -> SIGBUS\n"
+		"@t1 barrier -> ok\n"
+		"check -> ok\n",
+		17);
+}
+
 CU_TestInfo sim_tests[] = {
 	{ "first_touch_zero", test_first_touch_zero },
 	{ "write_read_back", test_write_read_back },
@@ -644,7 +786,10 @@ CU_TestInfo sim_tests[] = {
 	{ "missed_zap_detected", test_missed_zap_detected },
 	{ "inplace_convert", test_inplace_convert },
 	{ "threads", test_threads },
+	{ "decide_at_fault", test_decide_at_fault },
+	{ "stress", test_stress },
 	{ "backend_shared_private", test_backend_shared_private },
 	{ "backend_inplace", test_backend_inplace },
+	{ "backend_vcpus", test_backend_vcpus },
 	CU_TEST_INFO_NULL,
 };

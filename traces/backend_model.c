@@ -478,6 +478,7 @@ static void model_exec(struct backend *be, const struct trace *t,
 
 	memset(res, 0, sizeof(*res));
 	if (op->code != TOP_ERROR && op->code != TOP_CHECK &&
+	    op->code != TOP_BARRIER &&
 	    (op->obj < 0 || (size_t)op->obj >= be->nr)) {
 		res->kind = RES_SKIPPED;
 		res->skip_reason = "op without an object";
@@ -541,6 +542,10 @@ static void model_exec(struct backend *be, const struct trace *t,
 		break;
 	case TOP_CHECK:
 		set_errno_result(res, gm_host_check(be->host, stderr));
+		break;
+	case TOP_BARRIER:
+		/* single-threaded: every op before it has completed */
+		res->kind = RES_OK;
 		break;
 	case TOP_FORK:
 		model_fork(be, op, res);

@@ -6,6 +6,7 @@
  *   gmemsim diff [--backend=kernel|sim] [--profile=P] [-a] [-v] FILE...
  *   gmemsim gen random --seed S --ops N [--profile=P]
  *   gmemsim bench [--ops=N]
+ *   gmemsim stress [--seconds=T] [--vcpus=N] [--converters=M] [--seed=S]
  *
  * Exit status: 0 when nothing failed, 1 when something did, 2 on a usage
  * error.
@@ -21,6 +22,7 @@
 #include "bench.h"
 #include "gen.h"
 #include "replay.h"
+#include "sim.h"
 #include "stats.h"
 #include "trace.h"
 
@@ -36,6 +38,7 @@ static const char usage_main[] =
 	"  gen      generate a trace (gen random)\n"
 	"  bench    model vs kernel throughput, sparse memory cost\n"
 	"  compare  split/merge policies side by side (profile hugetlb)\n"
+	"  stress   vCPU and converter threads over real memory (sim)\n"
 	"  help     this text, or 'gmemsim help COMMAND'\n"
 	"\n"
 	"Traces are gmemtrace v1 (docs/trace-format.md); FILE '-' is stdin.\n"
@@ -425,6 +428,7 @@ static const struct {
 	{ "gen", cmd_gen, usage_gen },
 	{ "bench", bench_main, usage_bench },
 	{ "compare", compare_main, usage_compare_short },
+	{ "stress", stress_main, stress_usage },
 };
 
 int main(int argc, char **argv)

@@ -52,6 +52,7 @@ static const char *const opcode_names[TOP_MAX] = {
 	[TOP_CHECK] = "check",
 	[TOP_FORK] = "fork",
 	[TOP_EXIT] = "exit",
+	[TOP_BARRIER] = "barrier",
 };
 
 const char *trace_opcode_name(enum trace_opcode code)
@@ -1108,6 +1109,15 @@ static int op_check(struct parser *p, struct trace_op *op, char **arg, int n)
 	return 0;
 }
 
+static int op_barrier(struct parser *p, struct trace_op *op, char **arg,
+		      int n)
+{
+	(void)op;
+	if (n > 0)
+		return unknown_arg(p, "barrier", arg[0], strchr(arg[0], '='));
+	return 0;
+}
+
 typedef int (*op_parse_fn)(struct parser *p, struct trace_op *op, char **arg,
 			   int n);
 
@@ -1122,6 +1132,7 @@ static const op_parse_fn op_parsers[TOP_MAX] = {
 	[TOP_UNPIN] = op_page,	    [TOP_POISON] = op_page,
 	[TOP_STATE] = op_state,	    [TOP_CHECK] = op_check,
 	[TOP_FORK] = op_fork,	    [TOP_EXIT] = op_exit,
+	[TOP_BARRIER] = op_barrier,
 };
 
 /* ---- expectations ---- */

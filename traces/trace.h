@@ -41,6 +41,7 @@ enum trace_opcode {
 	TOP_CHECK,
 	TOP_FORK,		/* extension: a process forked from another */
 	TOP_EXIT,		/* extension: the process exits */
+	TOP_BARRIER,		/* extension: every thread catches up */
 	TOP_MAX
 };
 
