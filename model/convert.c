@@ -113,6 +113,50 @@ static int kvm_gmem_for_each_changing(
 }
 
 /*
+ * Call @fn(h, inode, index) for every uptodate (populated) page of
+ * [start, end); stop at the first error.
+ */
+static int for_each_uptodate_page(struct gm_host *h, struct gmem_inode *inode,
+				  uint64_t start, uint64_t end,
+				  int (*fn)(struct gm_host *h,
+					    struct gmem_inode *inode,
+					    uint64_t index))
+{
+	uint32_t i;
+	int ret;
+
+	for (i = rmap_first_after(&inode->folios, start);
+	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
+	     i++) {
+		const struct rmap_run *r = &inode->folios.r_runs[i];
+		uint64_t s = r->start > start ? r->start : start;
+		uint64_t e = r->end < end ? r->end : end;
+		uint64_t idx;
+
+		if (!(r->val & GM_FOLIO_UPTODATE))
+			continue;
+		for (idx = s; idx < e; idx++) {
+			ret = fn(h, inode, idx);
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+static int tdx_page_clear(struct gm_host *h, struct gmem_inode *inode,
+			  uint64_t index)
+{
+	return gm_pages_drop(h, inode, index, index + 1);
+}
+
+static int snp_page_scramble(struct gm_host *h, struct gmem_inode *inode,
+			     uint64_t index)
+{
+	return gm_page_scramble(h, inode, index, inode->nr_conversions);
+}
+
+/*
  * What the platform does to the contents of populated pages on conversion
  * (§6.1.9; issue 4 item 5): SW_PROTECTED and pKVM preserve them; TDX hands
  * back zeroed pages on to-shared (page removal clears them) and after the
@@ -124,36 +168,16 @@ static int __kvm_gmem_platform_convert(struct gm_host *h,
 				       struct gmem_inode *inode, uint64_t start,
 				       uint64_t end)
 {
-	enum gm_vm_type type = gmem_platform(inode);
-	uint32_t i;
-	int ret;
-
-	if (type != GM_VM_TDX && type != GM_VM_SNP)
+	switch (gmem_platform(inode)) {
+	case GM_VM_TDX:
+		return for_each_uptodate_page(h, inode, start, end,
+					      tdx_page_clear);
+	case GM_VM_SNP:
+		return for_each_uptodate_page(h, inode, start, end,
+					      snp_page_scramble);
+	default:
 		return 0;
-	for (i = rmap_first_after(&inode->folios, start);
-	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
-	     i++) {
-		const struct rmap_run *r = &inode->folios.r_runs[i];
-		uint64_t s = r->start > start ? r->start : start;
-		uint64_t e = r->end < end ? r->end : end;
-		uint64_t idx;
-
-		if (!(r->val & GM_FOLIO_UPTODATE))
-			continue;
-		if (type == GM_VM_TDX) {
-			ret = gm_pages_drop(h, inode, s, e);
-			if (ret)
-				return ret;
-			continue;
-		}
-		for (idx = s; idx < e; idx++) {
-			ret = gm_page_scramble(h, inode, idx,
-					       inode->nr_conversions);
-			if (ret)
-				return ret;
-		}
 	}
-	return 0;
 }
 
 /*
@@ -165,28 +189,10 @@ static int __kvm_gmem_platform_prepare(struct gm_host *h,
 				       struct gmem_inode *inode, uint64_t start,
 				       uint64_t end)
 {
-	uint32_t i;
-	int ret;
-
 	if (gmem_platform(inode) != GM_VM_SNP)
 		return 0;
-	for (i = rmap_first_after(&inode->folios, start);
-	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
-	     i++) {
-		const struct rmap_run *r = &inode->folios.r_runs[i];
-		uint64_t s = r->start > start ? r->start : start;
-		uint64_t e = r->end < end ? r->end : end;
-		uint64_t idx;
-
-		if (!(r->val & GM_FOLIO_UPTODATE))
-			continue;
-		for (idx = s; idx < e; idx++) {
-			ret = gm_page_prepare_dense(h, inode, idx);
-			if (ret)
-				return ret;
-		}
-	}
-	return 0;
+	return for_each_uptodate_page(h, inode, start, end,
+				      gm_page_prepare_dense);
 }
 
 /* The arch make-shared hook (SNP: RMP back to hypervisor-owned). */

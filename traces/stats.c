@@ -89,25 +89,14 @@ int stats_run_trace(const struct trace *t, const struct trace_config *cfg,
 	return 0;
 }
 
-static uint64_t sum_splits(const struct gm_huge_stats *s)
+static uint64_t sum_matrix(const uint64_t m[GM_HUGE_LEVELS][GM_HUGE_LEVELS])
 {
 	uint64_t n = 0;
 	unsigned int a, b;
 
 	for (a = 0; a < GM_HUGE_LEVELS; a++)
 		for (b = 0; b < GM_HUGE_LEVELS; b++)
-			n += s->splits[a][b];
-	return n;
-}
-
-static uint64_t sum_merges(const struct gm_huge_stats *s)
-{
-	uint64_t n = 0;
-	unsigned int a, b;
-
-	for (a = 0; a < GM_HUGE_LEVELS; a++)
-		for (b = 0; b < GM_HUGE_LEVELS; b++)
-			n += s->merges[a][b];
+			n += m[a][b];
 	return n;
 }
 
@@ -276,11 +265,11 @@ int compare_main(int argc, char **argv)
 			printf(" %12.3f", (double)(expr));               \
 		putchar('\n');                                            \
 	} while (0)
-	ROW("splits (all)", sum_splits(&ts[p].sum));
+	ROW("splits (all)", sum_matrix(ts[p].sum.splits));
 	ROW("  1G->4K", ts[p].sum.splits[2][0]);
 	ROW("  1G->2M", ts[p].sum.splits[2][1]);
 	ROW("  2M->4K", ts[p].sum.splits[1][0]);
-	ROW("merges (all)", sum_merges(&ts[p].sum));
+	ROW("merges (all)", sum_matrix(ts[p].sum.merges));
 	ROW("  4K->2M", ts[p].sum.merges[0][1]);
 	ROW("  4K->1G", ts[p].sum.merges[0][2]);
 	ROW("  2M->1G", ts[p].sum.merges[1][2]);
