@@ -63,6 +63,8 @@ static int model_huge_config(const struct trace_config *cfg,
 		if (*s == ',')
 			s++;
 	}
+	if (cfg->lazy_ops)
+		mc->lazy_ops = cfg->lazy_ops;
 	if (cfg->policy[0] &&
 	    gm_huge_policy_parse(cfg->policy, &mc->policy)) {
 		snprintf(why, why_len,

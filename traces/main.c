@@ -60,7 +60,11 @@ static const char usage_replay[] =
 	"  -v, --verbose       print every op with its result\n"
 	"      --policy=P      split/merge policy (profile hugetlb): eager,\n"
 	"                      hier, lazy, nomerge; overrides the header\n"
-	"      --stats[=json]  print the huge page metrics (model)\n"
+	"      --pool=SPEC     hugetlb pool, e.g. 2M:8,1G:1; overrides the\n"
+	"                      header\n"
+	"      --stats[=json|series]  print the huge page metrics (model);\n"
+	"                      series: 'FILE:LINE 4K 2M 1G' pages mapped after\n"
+	"                      every op\n"
 	"  -h, --help          this text\n";
 
 static const char usage_diff[] =
@@ -134,7 +138,8 @@ struct run_args {
 	bool annotate;
 	bool verbose;
 	const char *policy;	/* --policy: overrides the header */
-	int stats;		/* --stats: 1 text, 2 json */
+	const char *pool;	/* --pool=2M:N,1G:M: overrides the header */
+	int stats;		/* --stats: 1 text, 2 json, 3 series */
 };
 
 static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
@@ -147,6 +152,7 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "policy", required_argument, NULL, 'P' },
+		{ "pool", required_argument, NULL, 'O' },
 		{ "stats", optional_argument, NULL, 'S' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -190,11 +196,20 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 						   optarg);
 			ra->policy = optarg;
 			break;
-		case 'S':
-			if (diff || (optarg && strcmp(optarg, "json")))
+		case 'O':
+			if (strlen(optarg) >= sizeof(((struct trace_config *)0)
+							     ->hugetlb_pool))
 				return usage_error(usage, "%s",
-						   "--stats or --stats=json");
-			ra->stats = optarg ? 2 : 1;
+						   "--pool: too long");
+			ra->pool = optarg;
+			break;
+		case 'S':
+			if (diff || (optarg && strcmp(optarg, "json") &&
+				     strcmp(optarg, "series")))
+				return usage_error(
+					usage, "%s",
+					"--stats, --stats=json or --stats=series");
+			ra->stats = !optarg ? 1 : !strcmp(optarg, "json") ? 2 : 3;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -254,7 +269,11 @@ static int cmd_replay(int argc, char **argv)
 		if (ra.policy)
 			snprintf(cfg.policy, sizeof(cfg.policy), "%s",
 				 ra.policy);
-		if (ra.stats && stats_run_trace(t, &cfg, &ts, NULL))
+		if (ra.pool)
+			snprintf(cfg.hugetlb_pool, sizeof(cfg.hugetlb_pool),
+				 "%s", ra.pool);
+		if (ra.stats && stats_run_trace(t, &cfg, &ts,
+						ra.stats == 3 ? msg : NULL))
 			st.failed++;
 		memset(&o, 0, sizeof(o));
 		o.cfg = &cfg;

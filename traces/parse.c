@@ -1322,6 +1322,16 @@ static int parse_header(struct parser *p)
 						TOK_ARG(val));
 			else
 				strcpy(cfg->policy, val);
+		} else if (!strcmp(key, "lazy_ops")) {
+			uint64_t v;
+
+			if (__parse_number(val, &v) || !v || v > 1000000)
+				r = parse_error(p,
+						"header: lazy_ops " TOK_FMT
+						" is not 1..1000000",
+						TOK_ARG(val));
+			else
+				cfg->lazy_ops = (unsigned int)v;
 		} else {
 			r = parse_error(p, "header: unknown key " TOK_FMT,
 					TOK_ARG(key));

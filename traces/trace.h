@@ -200,6 +200,7 @@ struct trace_config {
 	unsigned int vm_types;	/* mask of 1U << enum gm_vm_type */
 	bool vm_types_set;
 	char policy[32];
+	unsigned int lazy_ops;	/* lazy_ops=N (policy lazy); 0: default */
 	char hugetlb_pool[128];
 };
 
