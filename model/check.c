@@ -442,6 +442,14 @@ int gm_kvm_check(struct gm_host *h, struct kvm *kvm, FILE *dump)
 			CHECK(&c, rmap_lookup(&kvm->slot_gfns, gfn, &val),
 			      dump_kvm, kvm, "spte for gfn %#llx outside slots",
 			      (unsigned long long)gfn);
+			/* TDX: no huge leaf where a 4K accept inhibited it */
+			CHECK(&c,
+			      !GM_SPTE_ORDER(r->val) ||
+				      !rmap_lookup(&kvm->lpage_inhibit,
+						   gfn >> 9, NULL),
+			      dump_kvm, kvm,
+			      "huge spte at gfn %#llx in an inhibited range",
+			      (unsigned long long)gfn);
 			s = (void *)(uintptr_t)val;
 			attr = kvm_gfn_is_private(h, kvm, gfn);
 			if (r->val & GM_SPTE_PRIVATE)

@@ -593,9 +593,16 @@ int kvm_gmem_bind(struct gm_proc *p, struct kvm *kvm,
 	if (!f || f->kvm != kvm)
 		return -EINVAL;
 	inode = f->inode;
-	/* loff_t arithmetic: the sum wraps like the kernel's */
-	if (offset < 0 || !PAGE_ALIGNED((uint64_t)offset) ||
-	    (int64_t)((uint64_t)offset + size) > (int64_t)inode->i_size)
+	/*
+	 * 6.18 adds offset and size as signed loff_t, so a sum past
+	 * LLONG_MAX wraps negative and passes; the series' base (post-7.0,
+	 * uoff_t offset) compares them unsigned and refuses it.
+	 */
+	if (offset < 0 || !PAGE_ALIGNED((uint64_t)offset))
+		return -EINVAL;
+	if (kvm_gmem_in_place(p->host) ?
+		    (uint64_t)offset + size > inode->i_size :
+		    (int64_t)((uint64_t)offset + size) > (int64_t)inode->i_size)
 		return -EINVAL;
 
 	start = (uint64_t)offset >> PAGE_SHIFT;

@@ -164,9 +164,25 @@ static void vmemmap_account(struct gm_host *h, int64_t delta)
 void kvm_gmem_huge_freed(struct gm_host *h, struct gmem_inode *inode,
 			 uint64_t start, uint64_t end)
 {
+	uint32_t i;
+
 	if (!kvm_gmem_is_hugetlb(inode) || start >= end)
 		return;
 	vmemmap_account(h, -(int64_t)vmemmap_extra(inode, start, end));
+	/* the folios a split page is freed as, counted before it returns */
+	for (i = rmap_first_after(&inode->folios, start);
+	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
+	     i++) {
+		const struct rmap_run *r = &inode->folios.r_runs[i];
+		uint64_t s = r->start > start ? r->start : start;
+		uint64_t e = r->end < end ? r->end : end;
+		unsigned int o = folio_order(r->val);
+
+		if (o < inode->huge_order)
+			h->huge.subfolios_freed +=
+				((e + (1ULL << o) - 1) >> o) -
+				((s + (1ULL << o) - 1) >> o);
+	}
 	rmap_erase(&inode->huge_meta, start >> inode->huge_order,
 		   (end + huge_pages(inode) - 1) >> inode->huge_order);
 }
@@ -567,6 +583,9 @@ unsigned int kvm_gmem_max_mapping_order(struct gm_host *h, struct kvm *kvm,
 	o = folio_order(val);
 	if (kvm->type == GM_VM_TDX && o > 9)
 		o = 9;	/* TDX S-EPT leaves are at most 2M (§3.5) */
+	/* a 4K accept inhibited 2M mappings of this range for good */
+	if (rmap_lookup(&kvm->lpage_inhibit, gfn >> 9, NULL))
+		o = 0;
 	while (o) {
 		uint64_t n = 1ULL << o;
 		uint64_t gb = gfn & ~(n - 1), ib = idx & ~(n - 1);
@@ -659,6 +678,46 @@ int kvm_gmem_huge_check(struct gm_host *h, struct gmem_inode *inode,
 	return 0;
 }
 
+/*
+ * Private guest pages of HugeTLB-backed slots by the level KVM could map
+ * them at now (folio, private range, congruence, caps, inhibits), 2M at a
+ * time: "eligible for huge mappings" in §3.7.
+ */
+static void huge_count_mappable(struct gm_host *h, struct kvm *kvm,
+				struct gm_huge_stats *st)
+{
+	uint32_t i;
+
+	for (i = 0; i < kvm->nr_slots; i++) {
+		struct kvm_memory_slot *slot = kvm->slots[i];
+		uint64_t gfn, end = slot->base_gfn + slot->npages;
+		struct gmem_inode *inode;
+
+		if (!slot->gmem.file)
+			continue;
+		inode = slot->gmem.file->inode;
+		if (!kvm_gmem_is_hugetlb(inode))
+			continue;
+		for (gfn = slot->base_gfn; gfn < end;) {
+			uint64_t idx = gfn - slot->base_gfn + slot->gmem.pgoff;
+			uint64_t next = ((gfn >> 9) + 1) << 9, val = 0;
+			unsigned int o;
+
+			if (next > end)
+				next = end;
+			if (!rmap_lookup(&inode->folios, idx, &val) ||
+			    !attrs_all(inode, idx, idx + 1,
+				       KVM_MEMORY_ATTRIBUTE_PRIVATE)) {
+				gfn = next;
+				continue;
+			}
+			o = kvm_gmem_max_mapping_order(h, kvm, slot, gfn, true);
+			st->mappable[order_level(o)] += o ? next - gfn : 1;
+			gfn = o ? next : gfn + 1;
+		}
+	}
+}
+
 void gm_host_huge_stats(struct gm_host *h, struct gm_huge_stats *st)
 {
 	struct gmem_inode *inode;
@@ -678,6 +737,8 @@ void gm_host_huge_stats(struct gm_host *h, struct gm_huge_stats *st)
 			rmap_count(&inode->folios, 0, UINT64_MAX) >>
 			inode->huge_order;
 	}
+	for (kvm = h->vms; kvm; kvm = kvm->next)
+		huge_count_mappable(h, kvm, st);
 	for (kvm = h->vms; kvm; kvm = kvm->next)
 		for (i = 0; i < kvm->sptes.r_nr; i++)
 			st->mapped[order_level(GM_SPTE_ORDER(

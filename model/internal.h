@@ -165,6 +165,8 @@ struct kvm {
 	uint64_t nr_memslot_pages;
 	struct rmap mem_attr;	/* gfn -> KVM_MEMORY_ATTRIBUTE_* */
 	struct rmap sptes;	/* gfn -> GM_SPTE_* */
+	/* TDX: 2M regions (gfn >> 9) a 4K accept inhibited for good */
+	struct rmap lpage_inhibit;
 	uint64_t mmu_invalidate_seq;
 	long mmu_invalidate_in_progress;
 	uint64_t mmu_invalidate_range_start;

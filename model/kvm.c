@@ -121,6 +121,7 @@ static void kvm_destroy_vm(struct gm_host *h, struct kvm *kvm)
 	rmap_destroy(&kvm->slot_gfns);
 	rmap_destroy(&kvm->mem_attr);
 	rmap_destroy(&kvm->sptes);
+	rmap_destroy(&kvm->lpage_inhibit);
 	gm_free(host_alloc(h), kvm);
 }
 
@@ -152,6 +153,7 @@ static int kvm_dev_ioctl_create_vm(struct gm_proc *p, unsigned long arg)
 	rmap_init(&kvm->slot_gfns, host_alloc(h), true);
 	rmap_init(&kvm->mem_attr, host_alloc(h), true);
 	rmap_init(&kvm->sptes, host_alloc(h), true);
+	rmap_init(&kvm->lpage_inhibit, host_alloc(h), true);
 	file = gm_file_alloc(h, GM_FILE_VM);
 	if (!file) {
 		ret = -ENOMEM;
@@ -748,6 +750,36 @@ long kvm_vm_ioctl(struct gm_proc *p, struct gm_file *file, unsigned long cmd,
 
 /* ---- guest faults ---- */
 
+/*
+ * TDX huge pages v3 (inflight-series §3.5): a guest ACCEPT at 4K inhibits
+ * 2M mappings of that 2M range for good (the sticky GUEST_INHIBIT bit of
+ * the memslot's large-page info), and a 2M leaf already mapped there is
+ * demoted (split) first.  Only private accesses on TDX VMs accept.
+ */
+static int kvm_tdx_accept(struct gm_host *h, struct kvm *kvm, uint64_t gfn,
+			  unsigned int accept, bool is_private)
+{
+	uint64_t region = gfn >> 9, val;
+	int ret;
+
+	if (kvm->type != GM_VM_TDX || !is_private || accept != GM_ACCEPT_4K)
+		return 0;
+	if (rmap_lookup(&kvm->lpage_inhibit, region, NULL))
+		return 0;
+	ret = rmap_store(&kvm->lpage_inhibit, region, region + 1, 1);
+	if (ret)
+		return ret;
+	if (rmap_lookup(&kvm->sptes, gfn, &val) && GM_SPTE_ORDER(val)) {
+		h->huge.demotes++;
+		kvm_mmu_invalidate_begin(kvm);
+		kvm_mmu_invalidate_range_add(kvm, region << 9, (region + 1) << 9);
+		kvm_mmu_unmap_gfn_range(h, kvm, region << 9, (region + 1) << 9,
+					KVM_FILTER_PRIVATE);
+		kvm_mmu_invalidate_end(kvm);
+	}
+	return 0;
+}
+
 /* Can a vCPU of @kvm take a private fault at all? */
 static bool kvm_vm_faults_private(const struct gm_host *h,
 				  const struct kvm *kvm)
@@ -882,6 +914,11 @@ int gm_guest_fault_begin(struct gm_proc *p, int vm_fd,
 		}
 		f->__inode = slot->gmem.file->inode;
 		f->__pfn_index = index;
+		r = kvm_tdx_accept(h, kvm, gfn, f->accept, is_private);
+		if (r) {
+			guest_fault_error(f, r);
+			return 0;
+		}
 		f->order = (int)kvm_gmem_max_mapping_order(h, kvm, slot, gfn,
 							   is_private);
 		f->__kind = GM_SPTE_PRESENT | GM_SPTE_GMEM | GM_SPTE_WRITABLE |

@@ -416,6 +416,7 @@ static void model_guest(struct backend *be, const struct trace_op *op,
 		f.access = op->u.guest.access;
 		f.intent = op->u.guest.intent;
 		f.byte = op->u.guest.byte;
+		f.accept = op->u.guest.accept;
 		ret = gm_guest_access(be->proc, obj_fd(be, op->obj), &f);
 	} while (!ret && f.outcome == GM_GUEST_RETRY &&
 		 ++tries < GUEST_MAX_RETRIES);

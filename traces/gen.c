@@ -705,6 +705,8 @@ static void gen_guest(struct gen *g)
 		fmt_num(g, gpa, b, sizeof(b)), a, PICK(g, intent));
 	if (!strcmp(a, "w"))
 		fprintf(g->out, " byte=%u", (unsigned int)rnd(g, 256));
+	if (g->hugetlb && chance(g, 5))
+		fprintf(g->out, " accept=%s", chance(g, 70) ? "4K" : "2M");
 	fputc('\n', g->out);
 }
 

@@ -1070,6 +1070,16 @@ static int op_guest(struct parser *p, struct trace_op *op, char **arg, int n)
 			op->u.guest.has_byte = true;
 			if (parse_byte(p, val, &op->u.guest.byte))
 				return -EINVAL;
+		} else if (!strcmp(arg[i], "accept")) {
+			if (op->u.guest.accept)
+				return dup_key(p, "guest", "accept");
+			if (!strcasecmp(val, "4K"))
+				op->u.guest.accept = GM_ACCEPT_4K;
+			else if (!strcasecmp(val, "2M"))
+				op->u.guest.accept = GM_ACCEPT_2M;
+			else
+				return parse_error(
+					p, "guest: accept must be 4K or 2M");
 		} else {
 			return unknown_arg(p, "guest", arg[i], val);
 		}

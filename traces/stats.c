@@ -28,8 +28,15 @@ void stats_init(struct trace_stats *ts)
 static void stats_sample(struct trace_stats *ts, const struct gm_huge_stats *s)
 {
 	uint64_t total = s->mapped[0] + s->mapped[1] + s->mapped[2];
+	uint64_t eligible = s->mappable[0] + s->mappable[1] + s->mappable[2];
 	unsigned int l;
 
+	if (eligible) {
+		for (l = 0; l < GM_HUGE_LEVELS; l++)
+			ts->mappable_frac_sum[l] +=
+				(double)s->mappable[l] / eligible;
+		ts->mappable_samples++;
+	}
 	if (!total)
 		return;
 	for (l = 0; l < GM_HUGE_LEVELS; l++)
@@ -81,6 +88,10 @@ int stats_run_trace(const struct trace *t, const struct trace_config *cfg,
 	if (s.vmemmap_peak > ts->sum.vmemmap_peak)
 		ts->sum.vmemmap_peak = s.vmemmap_peak;
 	ts->sum.attr_runs += s.attr_runs;
+	ts->sum.subfolios_freed += s.subfolios_freed;
+	ts->sum.demotes += s.demotes;
+	for (i = 0; i < GM_HUGE_LEVELS; i++)
+		ts->sum.mappable[i] += s.mappable[i];
 	for (i = 0; i < 2; i++)
 		ts->sum.pool_in_use[i] += s.pool_in_use[i];
 	for (i = 0; i < GM_HUGE_LEVELS; i++)
@@ -103,6 +114,13 @@ static uint64_t sum_matrix(const uint64_t m[GM_HUGE_LEVELS][GM_HUGE_LEVELS])
 static double mean_frac(const struct trace_stats *ts, unsigned int level)
 {
 	return ts->samples ? ts->mapped_frac_sum[level] / ts->samples : 0;
+}
+
+static double mean_mappable(const struct trace_stats *ts, unsigned int level)
+{
+	return ts->mappable_samples ?
+		       ts->mappable_frac_sum[level] / ts->mappable_samples :
+		       0;
 }
 
 void stats_print(FILE *out, const struct trace_stats *ts, bool json)
@@ -132,7 +150,9 @@ void stats_print(FILE *out, const struct trace_stats *ts, bool json)
 			"\"pool_in_use\": {\"2M\": %llu, \"1G\": %llu}, "
 			"\"mapped_pages\": {\"4K\": %llu, \"2M\": %llu, "
 			"\"1G\": %llu}, \"mapped_mean\": {\"4K\": %.4f, "
-			"\"2M\": %.4f, \"1G\": %.4f}}\n",
+			"\"2M\": %.4f, \"1G\": %.4f}, \"mappable_mean\": "
+			"{\"4K\": %.4f, \"2M\": %.4f, \"1G\": %.4f}, "
+			"\"subfolios_freed\": %llu, \"demotes\": %llu}\n",
 			(unsigned long long)s->pingpong,
 			(unsigned long long)s->vmemmap_bytes,
 			(unsigned long long)s->vmemmap_peak,
@@ -144,7 +164,11 @@ void stats_print(FILE *out, const struct trace_stats *ts, bool json)
 			(unsigned long long)s->mapped[0],
 			(unsigned long long)s->mapped[1],
 			(unsigned long long)s->mapped[2], mean_frac(ts, 0),
-			mean_frac(ts, 1), mean_frac(ts, 2));
+			mean_frac(ts, 1), mean_frac(ts, 2),
+			mean_mappable(ts, 0), mean_mappable(ts, 1),
+			mean_mappable(ts, 2),
+			(unsigned long long)s->subfolios_freed,
+			(unsigned long long)s->demotes);
 		return;
 	}
 	fprintf(out, "stats: %lu trace(s)\n", ts->traces);
@@ -164,7 +188,11 @@ void stats_print(FILE *out, const struct trace_stats *ts, bool json)
 		"  attribute runs: %llu\n  pool pages in use: 2M %llu, "
 		"1G %llu\n  mapped now (4K pages): 4K %llu, 2M %llu, 1G %llu\n"
 		"  mapped over time (mean fraction): 4K %.3f, 2M %.3f, "
-		"1G %.3f\n",
+		"1G %.3f\n"
+		"  mappable over time (mean fraction of private pages): "
+		"4K %.3f, 2M %.3f, 1G %.3f\n"
+		"  sub-folios freed with their huge page: %llu\n"
+		"  TDX demotes (4K accept): %llu\n",
 		(unsigned long long)s->pingpong,
 		(unsigned long long)s->vmemmap_bytes,
 		(unsigned long long)s->vmemmap_peak,
@@ -175,7 +203,10 @@ void stats_print(FILE *out, const struct trace_stats *ts, bool json)
 		(unsigned long long)s->mapped[0],
 		(unsigned long long)s->mapped[1],
 		(unsigned long long)s->mapped[2], mean_frac(ts, 0),
-		mean_frac(ts, 1), mean_frac(ts, 2));
+		mean_frac(ts, 1), mean_frac(ts, 2), mean_mappable(ts, 0),
+		mean_mappable(ts, 1), mean_mappable(ts, 2),
+		(unsigned long long)s->subfolios_freed,
+		(unsigned long long)s->demotes);
 }
 
 static const char usage_compare[] =
@@ -287,6 +318,11 @@ int compare_main(int argc, char **argv)
 	ROWF("mapped at 4K, mean fraction", mean_frac(&ts[p], 0));
 	ROWF("mapped at 2M, mean fraction", mean_frac(&ts[p], 1));
 	ROWF("mapped at 1G, mean fraction", mean_frac(&ts[p], 2));
+	ROWF("mappable at 4K, mean fraction", mean_mappable(&ts[p], 0));
+	ROWF("mappable at 2M, mean fraction", mean_mappable(&ts[p], 1));
+	ROWF("mappable at 1G, mean fraction", mean_mappable(&ts[p], 2));
+	ROW("sub-folios freed", ts[p].sum.subfolios_freed);
+	ROW("TDX demotes (4K accept)", ts[p].sum.demotes);
 #undef ROW
 #undef ROWF
 	return 0;

@@ -13,6 +13,8 @@ struct trace_stats {
 	struct gm_huge_stats last;	/* the last trace's */
 	double mapped_frac_sum[GM_HUGE_LEVELS];
 	unsigned long samples;	/* ops sampled for the time series */
+	double mappable_frac_sum[GM_HUGE_LEVELS];
+	unsigned long mappable_samples;
 	unsigned long traces;
 };
 

@@ -183,6 +183,7 @@ struct trace_op {
 			enum gm_intent intent;
 			uint8_t byte;
 			bool has_byte;
+			unsigned int accept;	/* accept=4K|2M: GM_ACCEPT_* */
 		} guest;
 		struct {
 			uint64_t offset;

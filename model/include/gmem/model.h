@@ -192,6 +192,10 @@ enum gm_intent {
 	GM_INTENT_PRIVATE = 1,
 };
 
+#define GM_ACCEPT_NONE 0
+#define GM_ACCEPT_4K 1
+#define GM_ACCEPT_2M 2
+
 enum gm_guest_outcome {
 	GM_GUEST_OK = 0,	/* mapped; the access completed */
 	GM_GUEST_EXIT,		/* KVM_EXIT_MEMORY_FAULT (routing) */
@@ -206,6 +210,12 @@ struct gm_guest_fault {
 	enum gm_access access;
 	enum gm_intent intent;
 	uint8_t byte;		/* value stored by a WRITE */
+	/*
+	 * TDX: the level the guest accepts the page at (0: none, else
+	 * GM_ACCEPT_*).  Accepting below what KVM could map inhibits larger
+	 * mappings of that range for good (TDX huge pages v3).
+	 */
+	unsigned int accept;
 	/* out */
 	enum gm_guest_outcome outcome;
 	int err;		/* positive errno for GM_GUEST_ERROR/EXIT */
@@ -273,6 +283,10 @@ struct gm_huge_stats {
 	uint64_t pool_reserved[2];
 	uint64_t pool_in_use[2];
 	uint64_t mapped[GM_HUGE_LEVELS];	/* stage-2 pages mapped at */
+	/* private guest pages KVM could map at each level right now */
+	uint64_t mappable[GM_HUGE_LEVELS];
+	uint64_t subfolios_freed;	/* folios freed with their huge page */
+	uint64_t demotes;	/* TDX: huge leaves split by a 4K accept */
 	uint64_t attr_runs;
 };
 
