@@ -228,7 +228,8 @@ static int __kvm_gmem_convert(struct gm_host *h, struct gmem_inode *inode,
 						 __kvm_gmem_platform_prepare);
 	/* HugeTLB: what splitting and merging will store, reserved now */
 	if (!ret && kvm_gmem_is_hugetlb(inode))
-		ret = rmap_reserve(&inode->folios, 4);
+		ret = rmap_reserve(&inode->folios,
+				   2 * (1U << (inode->huge_order - 9)) + 4);
 	if (!ret && kvm_gmem_is_hugetlb(inode))
 		ret = rmap_reserve(&inode->huge_meta, 2);
 	if (ret) {

@@ -441,7 +441,8 @@ static int __kvm_gmem_huge_restructure(struct gm_host *h,
 	 * (same answer for every granule), so no granule is left behind.
 	 */
 	before = vmemmap_extra(inode, base, base + n);
-	ret = rmap_reserve(&inode->folios, 4);
+	/* each granule's new order splits at most two runs */
+	ret = rmap_reserve(&inode->folios, 2 * nr_g + 4);
 	if (!ret && split)
 		/* the vmemmap restore is the split's allocation (§6.2.4) */
 		ret = gm_alloc_may_fail(host_alloc(h));

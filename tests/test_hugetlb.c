@@ -18,8 +18,9 @@
  * index orders by level: 0 = 4K, 1 = 2M, 2 = 1G; splits[from][to].
  *
  * Not expressible: concurrency inside one call (rule 8 is checked with an
- * interleaving of fault begin/finish), TDX demote/promote costs and the
- * accept-level inhibit (§6.2.7, not modelled).
+ * interleaving of fault begin/finish) and TDX demote/promote costs; the
+ * accept-level inhibit (§6.2.7) is covered by
+ * traces/corpus/hugetlb_rule7_tdx_accept.trace.
  */
 #include <string.h>
 

@@ -144,12 +144,13 @@ struct kvm_memory_attributes2 {
 
 #define KVM_MEMORY_ATTRIBUTE_PRIVATE (1ULL << 3)
 
+/* PROPOSED (direct map removal series): not supported by any profile */
+#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP (1ULL << 2)
 /*
  * PROPOSED (HugeTLB guest_memfd WIP, Ackerley Tng / Vishal Annapurve): a
  * HugeTLB-backed file, its huge page size encoded like MFD_HUGE_* (log2 of
  * the size in bits 26..31).  Profile `hugetlb`.
  */
-#define GUEST_MEMFD_FLAG_NO_DIRECT_MAP (1ULL << 2)
 #define GUEST_MEMFD_FLAG_HUGETLB (1ULL << 3)
 #define GUEST_MEMFD_HUGETLB_SHIFT 26
 #define GUEST_MEMFD_HUGETLB_MASK (0x3fULL << GUEST_MEMFD_HUGETLB_SHIFT)
