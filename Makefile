@@ -56,6 +56,7 @@ DIFF_OPS	?= 200
 DIFF_BATCH	?= 500
 TEST_DIFF_SEEDS	:= 300
 TEST_INV_SEEDS	:= 300
+PROFILE		?= inplace
 TEST_SIM_SEEDS	:= 300
 TEST_STRESS_SECONDS := 10
 TSAN_STRESS_SECONDS := 5
@@ -236,10 +237,11 @@ test-unit:
 	@$(SAN_ENV) $(BUILD)/asan/gmemtest
 
 test-replay:
-	@echo "==> test [4/7] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace traces with check after every op"
+	@echo "==> test [4/7] replay on the model: $(words $(CORPUS)) corpus traces + $(DEMO_TRACE), then $(TEST_INV_SEEDS) random inplace and $(TEST_INV_SEEDS) hugetlb traces with check after every op"
 	@$(MAKE) --no-print-directory $(CLI)
 	@$(CLI) replay --backend=model $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@bash scripts/difftest.sh -p inplace $(CLI) $(TEST_INV_SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
+	@bash scripts/difftest.sh -p hugetlb $(CLI) $(TEST_INV_SEEDS) $(DIFF_OPS) $(BUILD)/invariants-hugetlb $(DIFF_BATCH)
 
 # The model over real memory (docs/sim.md): the same traces, the same
 # expectations, every host access really made and checked against the model.
@@ -336,7 +338,7 @@ bench:
 # Invariant campaign: random inplace traces, `check -> ok` after every op.
 invariants:
 	@$(MAKE) --no-print-directory $(CLI)
-	bash scripts/difftest.sh -p inplace $(CLI) $(SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
+	bash scripts/difftest.sh -p $(PROFILE) $(CLI) $(SEEDS) $(DIFF_OPS) $(BUILD)/invariants $(DIFF_BATCH)
 
 difftest:
 	@if ! $(KVM_USABLE); then \
@@ -365,7 +367,7 @@ help:
 	@echo "make coverage           gcov flavour: suites + corpus, gcovr report, fail < $(COVERAGE_MIN)% of model/ lines"
 	@echo "make fuzz [FUZZ_SECONDS=$(FUZZ_SECONDS)]  AFL++ campaign on tests/fuzz/fuzz_trace.c, fail on crashes"
 	@echo "make difftest [SEEDS=$(SEEDS)]  gmemsim diff over SEEDS random traces (needs /dev/kvm)"
-	@echo "make invariants [SEEDS=$(SEEDS)] SEEDS random inplace traces, check after every op"
+	@echo "make invariants [SEEDS=$(SEEDS)] [PROFILE=inplace|hugetlb]  random traces, check after every op"
 	@echo "make bench              $(CLI) bench"
 	@echo "make test-sim           corpus replay on --backend=sim (memfd + userfaultfd, docs/sim.md)"
 	@echo "make check-tsan         ThreadSanitizer build: sim suite + sim corpus replay + stress"

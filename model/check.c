@@ -629,10 +629,12 @@ static int check_pool(struct gm_host *h, FILE *dump)
 {
 	uint64_t reserved[2] = { 0, 0 };
 	struct gmem_inode *inode;
+	bool any = false;
 
 	for (inode = h->inodes; inode; inode = inode->next) {
 		if (!kvm_gmem_is_hugetlb(inode))
 			continue;
+		any = true;
 		reserved[inode->huge_order >= 18] += inode->nr_huge;
 		if (rmap_count(&inode->folios, 0, UINT64_MAX) >>
 			    inode->huge_order >
@@ -644,6 +646,15 @@ static int check_pool(struct gm_host *h, FILE *dump)
 			}
 			return -EUCLEAN;
 		}
+	}
+	/* nothing leaked: no HugeTLB file left, no vmemmap restored */
+	if (!any && h->huge.vmemmap_bytes) {
+		if (dump)
+			fprintf(dump,
+				"gmem check failed: %llu vmemmap bytes restored "
+				"with no HugeTLB file left\n",
+				(unsigned long long)h->huge.vmemmap_bytes);
+		return -EUCLEAN;
 	}
 	if (h->pool_free[0] + reserved[0] != h->cfg.hugetlb_pool_2m ||
 	    h->pool_free[1] + reserved[1] != h->cfg.hugetlb_pool_1g) {

@@ -63,8 +63,8 @@ static const char usage_replay[] =
 	"      --pool=SPEC     hugetlb pool, e.g. 2M:8,1G:1; overrides the\n"
 	"                      header\n"
 	"      --stats[=json|series]  print the huge page metrics (model);\n"
-	"                      series: 'FILE:LINE 4K 2M 1G' pages mapped after\n"
-	"                      every op\n"
+	"                      series: after every op, 'FILE:LINE mapped 4K 2M\n"
+	"                      1G mappable 4K 2M 1G' (guest pages)\n"
 	"  -h, --help          this text\n";
 
 static const char usage_diff[] =

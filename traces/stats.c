@@ -66,11 +66,16 @@ int stats_run_trace(const struct trace *t, const struct trace_config *cfg,
 		backend_model_huge_stats(be, &s);
 		stats_sample(ts, &s);
 		if (series)
-			fprintf(series, "%s:%u %llu %llu %llu\n", t->file,
-				t->ops[i].line,
+			fprintf(series,
+				"%s:%u mapped %llu %llu %llu mappable %llu %llu "
+				"%llu\n",
+				t->file, t->ops[i].line,
 				(unsigned long long)s.mapped[0],
 				(unsigned long long)s.mapped[1],
-				(unsigned long long)s.mapped[2]);
+				(unsigned long long)s.mapped[2],
+				(unsigned long long)s.mappable[0],
+				(unsigned long long)s.mappable[1],
+				(unsigned long long)s.mappable[2]);
 	}
 	backend_model_huge_stats(be, &s);
 	backend_model_ops.close(be);

@@ -21,8 +21,8 @@ struct trace_stats {
 void stats_init(struct trace_stats *ts);
 /*
  * Replay @t on the model with @cfg, sampling the metrics after every op
- * (and printing "FILE:LINE 4K 2M 1G" mapped pages to @series when
- * non-NULL); add the totals to @ts.  0 or a negative errno.
+ * (and printing "FILE:LINE mapped 4K 2M 1G mappable 4K 2M 1G" to @series
+ * when non-NULL); add the totals to @ts.  0 or a negative errno.
  */
 int stats_run_trace(const struct trace *t, const struct trace_config *cfg,
 		    struct trace_stats *ts, FILE *series);
