@@ -574,6 +574,27 @@ int kvm_gmem_fault_user_mapping(struct gm_host *h, struct gmem_inode *inode,
 	return 0;
 }
 
+/*
+ * Would kvm_gmem_fault_user_mapping() at @pgoff succeed?  A dry run with
+ * no side effect: inside the file, shared, and a folio that is present and
+ * not poisoned, or absent and a 4 KiB allocation (a huge folio comes from a
+ * pool that may be empty: no).  For sim/ resolving whole runs per fault.
+ */
+bool kvm_gmem_fault_would_map(const struct gm_host *h,
+			      const struct gmem_inode *inode, uint64_t pgoff)
+{
+	unsigned int f;
+
+	if (pgoff >= gmem_nr_pages(inode))
+		return false;
+	if (kvm_gmem_is_private(h, inode, pgoff))
+		return false;
+	f = gmem_folio_flags(inode, pgoff);
+	if (!f)
+		return !kvm_gmem_is_hugetlb(inode);
+	return !(f & GM_FOLIO_HWPOISON);
+}
+
 /* ---- memslot binding ---- */
 
 int kvm_gmem_bind(struct gm_proc *p, struct kvm *kvm,

@@ -245,6 +245,8 @@ int kvm_gmem_fallocate(struct gm_host *h, struct gm_file *file, int mode,
 void kvm_gmem_release(struct gm_host *h, struct gmem_file *f);
 int kvm_gmem_fault_user_mapping(struct gm_host *h, struct gmem_inode *inode,
 				uint64_t pgoff);
+bool kvm_gmem_fault_would_map(const struct gm_host *h,
+			      const struct gmem_inode *inode, uint64_t pgoff);
 int kvm_gmem_bind(struct gm_proc *p, struct kvm *kvm,
 		  struct kvm_memory_slot *slot, unsigned int fd,
 		  int64_t offset);

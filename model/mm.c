@@ -690,6 +690,28 @@ int gm_host_access(struct gm_proc *p, uint64_t addr, enum gm_access acc,
 	return 0;
 }
 
+uint64_t gm_host_fault_run(struct gm_proc *p, uint64_t addr, uint64_t max)
+{
+	struct gmem_inode *inode;
+	struct gm_vma *vma;
+	uint64_t n;
+
+	addr &= ~(uint64_t)(PAGE_SIZE - 1);
+	vma = find_vma(p, addr);
+	if (!vma || !(vma->vm_prot & (GMEM_PROT_READ | GMEM_PROT_WRITE)))
+		return 0;
+	inode = vma_gmem_inode(vma);
+	for (n = 0; n < max && addr < vma->vm_end; n++, addr += PAGE_SIZE) {
+		uint64_t index = vma_index(vma, addr);
+
+		if (rmap_lookup(&vma->ptes, index, NULL))
+			continue;
+		if (!inode || !kvm_gmem_fault_would_map(p->host, inode, index))
+			break;
+	}
+	return n;
+}
+
 /* Used by the checker: is a PTE for @index of @inode present anywhere? */
 bool gm_inode_host_mapped(struct gm_host *h, struct gmem_inode *inode,
 			  uint64_t index)

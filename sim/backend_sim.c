@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "gmem/model.h"
 #include "sim.h"
 
 struct sim_range {
@@ -78,19 +79,22 @@ struct sim_obj {
  */
 static struct {
 	unsigned long gmems, unbacked, views, real, resolved, refused,
-		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus;
+		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus,
+		run_pages, ioctls;
 } sim_stats;
 
 static void sim_stats_print(void)
 {
 	fprintf(stderr,
 		"sim: %lu gmem (%lu without real memory), %lu views, "
-		"%lu real accesses (%lu faults resolved, %lu refused), "
+		"%lu real accesses (%lu faults resolved: %lu pages in "
+		"runs, %lu ioctls; %lu refused), "
 		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
 		"%lu punches, %lu mismatches, %lu guest ops on %lu vCPU "
 		"threads\n",
 		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
-		sim_stats.real, sim_stats.resolved, sim_stats.refused,
+		sim_stats.real, sim_stats.resolved, sim_stats.run_pages,
+		sim_stats.ioctls, sim_stats.refused,
 		sim_stats.model_only, sim_stats.adopted, sim_stats.zaps,
 		sim_stats.punches, sim_stats.mismatches, sim_stats.vcpu_ops,
 		sim_stats.vcpus);
@@ -430,6 +434,45 @@ static void sim_access_file(struct backend *be, const struct trace_op *op,
 		sim_check_byte(be, op, res, g, foff, byte);
 }
 
+/*
+ * The fault decision of one real access (sim_fault_fn): the model has
+ * already run the op, so @allow is its answer.  An allowed fault resolves
+ * the run of pages around it that the model says a host fault would map
+ * (docs/sim.md, "Runs"); a refused one reports SIGBUS unresolved.
+ */
+struct sim_decide {
+	bool allow;
+	bool run; /* p and maddr are the model's view of the mapping */
+	struct gm_proc *p;
+	uint64_t maddr;
+};
+
+static uint64_t sim_run_query(void *ctx, uint64_t off, uint64_t max)
+{
+	struct sim_decide *d = ctx;
+
+	return gm_host_fault_run(d->p, d->maddr + off, max);
+}
+
+static int sim_decide(void *ctx, const struct sim_view *v, uint64_t off,
+		      bool write, uint8_t byte)
+{
+	struct sim_decide *d = ctx;
+	unsigned int ioctls = 0;
+	uint64_t pages = 0;
+	int err;
+
+	(void)write;
+	(void)byte;
+	if (!d->allow)
+		return SIGBUS;
+	err = sim_view_resolve_run(v, off, d->run ? sim_run_query : NULL, d,
+				   &pages, &ioctls);
+	sim_stats.run_pages += pages;
+	sim_stats.ioctls += ioctls;
+	return err ? -err : 0;
+}
+
 static void sim_access(struct backend *be, const struct trace_op *op,
 		       struct op_result *res)
 {
@@ -438,6 +481,7 @@ static void sim_access(struct backend *be, const struct trace_op *op,
 	uint8_t byte = op->u.access.byte;
 	struct sim_access_result r;
 	uint64_t off = op->u.access.offset;
+	struct sim_decide d;
 	bool allow;
 
 	if (!m)
@@ -458,7 +502,9 @@ static void sim_access(struct backend *be, const struct trace_op *op,
 		return;
 	}
 	g = &be->o[m->gmem];
-	sim_view_access(&m->v, off, write, &byte, allow, &r);
+	d.allow = allow;
+	d.run = !backend_model_map(be->model, op->obj, &d.p, &d.maddr);
+	sim_view_access_fn(&m->v, off, write, &byte, sim_decide, &d, &r);
 	sim_stats.real++;
 	sim_stats.resolved += r.nr_resolved;
 	if (!allow && r.sig)

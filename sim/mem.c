@@ -11,7 +11,10 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -60,20 +63,39 @@ static int sim_uffd_new(char *why, size_t len)
 	return fd;
 }
 
+static void *sim_uffd_thread(void *arg);
+
+enum sim_handler sim_handler_mode(void)
+{
+	const char *e = getenv("GMEMSIM_SIM_HANDLER");
+
+	return e && !strcmp(e, "thread") ? SIM_HANDLER_THREAD :
+					   SIM_HANDLER_SIGBUS;
+}
+
 int sim_uffd_open(struct sim_uffd *u, bool hugetlb, char *why, size_t len)
+{
+	return sim_uffd_open_mode(u, hugetlb, sim_handler_mode(), why, len);
+}
+
+int sim_uffd_open_mode(struct sim_uffd *u, bool hugetlb, enum sim_handler mode,
+		       char *why, size_t len)
 {
 	struct uffdio_api api;
 	uint64_t want;
 	int ret;
 
+	memset(u, 0, sizeof(*u));
 	u->fd = -1;
-	u->features = 0;
+	u->stop_fd = -1;
+	u->mode = mode;
 	ret = sim_uffd_new(why, len);
 	if (ret < 0)
 		return ret;
 	u->fd = ret;
-	want = UFFD_FEATURE_SIGBUS | UFFD_FEATURE_MISSING_SHMEM |
-	       UFFD_FEATURE_MINOR_SHMEM;
+	want = UFFD_FEATURE_MISSING_SHMEM | UFFD_FEATURE_MINOR_SHMEM;
+	want |= mode == SIM_HANDLER_THREAD ? UFFD_FEATURE_THREAD_ID :
+					     UFFD_FEATURE_SIGBUS;
 	if (hugetlb)
 		want |= UFFD_FEATURE_MISSING_HUGETLBFS |
 			UFFD_FEATURE_MINOR_HUGETLBFS;
@@ -94,11 +116,38 @@ int sim_uffd_open(struct sim_uffd *u, bool hugetlb, char *why, size_t len)
 		return -EOPNOTSUPP;
 	}
 	u->features = api.features;
+	if (mode != SIM_HANDLER_THREAD)
+		return 0;
+	u->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (u->stop_fd < 0) {
+		ret = -errno;
+		snprintf(why, len, "eventfd: %s", strerror(errno));
+		sim_uffd_close(u);
+		return ret;
+	}
+	ret = pthread_create(&u->thread, NULL, sim_uffd_thread, u);
+	if (ret) {
+		snprintf(why, len, "pthread_create: %s", strerror(ret));
+		sim_uffd_close(u);
+		return -ret;
+	}
+	u->started = true;
 	return 0;
 }
 
 void sim_uffd_close(struct sim_uffd *u)
 {
+	uint64_t one = 1;
+
+	if (u->started) {
+		if (write(u->stop_fd, &one, sizeof(one)) != sizeof(one))
+			perror("sim: eventfd write");
+		pthread_join(u->thread, NULL);
+		u->started = false;
+	}
+	if (u->stop_fd >= 0)
+		close(u->stop_fd);
+	u->stop_fd = -1;
 	if (u->fd >= 0)
 		close(u->fd);
 	u->fd = -1;
@@ -250,6 +299,7 @@ int sim_view_map(struct sim_view *v, const struct sim_backing *b,
 		return ret;
 	}
 	v->addr = addr;
+	v->thread = u->mode == SIM_HANDLER_THREAD;
 	v->len = maplen;
 	v->offset = offset;
 	v->prot = prot;
@@ -298,6 +348,11 @@ struct sim_jump {
 	uint64_t fault_off; /* view offset of the fault to decide */
 	unsigned int nr_resolved;
 	int resolve_err;
+	/* SIM_HANDLER_THREAD: the access as the handler thread sees it */
+	pid_t tid;
+	uintptr_t page; /* the page the access touches */
+	int thread_sig; /* the refusal the handler thread sent */
+	struct sim_jump *next; /* sim_wait_list */
 };
 
 /* The access this thread is performing, or NULL (house-style rule 20). */
@@ -306,6 +361,13 @@ static __thread struct sim_jump *sim_jump_cur;
 static pthread_mutex_t sim_sig_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned int sim_sig_users;
 static struct sigaction sim_old_bus, sim_old_segv;
+
+/* Accesses under way on SIM_HANDLER_THREAD views, by thread id. */
+static pthread_mutex_t sim_wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sim_jump *sim_wait_list;
+
+/* si_value of the SIGBUS the handler thread sends to refuse a fault. */
+#define SIM_REFUSE_MAGIC 0x51b05
 
 /* sigsetjmp value: a fault for the sim_fault_fn (not a signal number). */
 #define SIM_JUMP_DECIDE 0x100
@@ -361,6 +423,180 @@ static int sim_resolve_addr(const struct sim_view *v, uintptr_t addr)
 	return errno;
 }
 
+/* ------------------------------------------------------------------ runs */
+
+static pthread_once_t sim_run_once = PTHREAD_ONCE_INIT;
+static unsigned int sim_run_cap = SIM_RUN_PAGES;
+
+static void sim_run_init(void)
+{
+	const char *e = getenv("GMEMSIM_SIM_RUN");
+	unsigned long n;
+	char *end;
+
+	if (!e || !*e)
+		return;
+	n = strtoul(e, &end, 0);
+	if (*end || !n || n > SIM_RUN_MAX)
+		return;
+	/* a power of two: windows are aligned to it */
+	while (n & (n - 1))
+		n &= n - 1;
+	sim_run_cap = (unsigned int)n;
+}
+
+unsigned int sim_run_pages(void)
+{
+	pthread_once(&sim_run_once, sim_run_init);
+	return sim_run_cap;
+}
+
+/*
+ * Which ioctl the last stretch of this thread needed: a fresh mapping is
+ * all holes, so ZEROPAGE first saves the failing CONTINUE per run.
+ */
+static __thread bool sim_hint_hole;
+
+/*
+ * Resolve [page, page+len) of @v with ranged ioctls (4 KiB backings): one
+ * UFFDIO_CONTINUE per stretch of pages in the page cache, one
+ * UFFDIO_ZEROPAGE per stretch of holes; a page already mapped (EEXIST from
+ * both) is skipped.  Either ioctl stops at the first page of the other kind
+ * and reports how far it got.
+ */
+static int sim_resolve_span(const struct sim_view *v, uintptr_t page,
+			    uint64_t len, unsigned int *nr_ioctls)
+{
+	uintptr_t pos = page, end = page + len;
+	bool hole = sim_hint_hole;
+	unsigned int stuck = 0;
+	struct uffdio_continue c;
+	struct uffdio_zeropage z;
+	int64_t done;
+	int ret, err;
+
+	while (pos < end) {
+		if (stuck > SIM_MAX_RESOLVE)
+			return EAGAIN;
+		(*nr_ioctls)++;
+		if (hole) {
+			memset(&z, 0, sizeof(z));
+			z.range.start = pos;
+			z.range.len = end - pos;
+			ret = ioctl(v->uffd, UFFDIO_ZEROPAGE, &z);
+			done = z.zeropage;
+		} else {
+			memset(&c, 0, sizeof(c));
+			c.range.start = pos;
+			c.range.len = end - pos;
+			ret = ioctl(v->uffd, UFFDIO_CONTINUE, &c);
+			done = c.mapped;
+		}
+		if (!ret) {
+			sim_hint_hole = hole;
+			return 0;
+		}
+		err = errno;
+		if (done > 0) {
+			/* stopped at a page of the other kind (or mapped) */
+			pos += (uint64_t)done;
+			sim_hint_hole = hole;
+			hole = !hole;
+			stuck = 0;
+			continue;
+		}
+		if (err == EAGAIN) {
+			stuck++; /* the mm changed: again */
+			continue;
+		}
+		if (!hole && err == EEXIST) {
+			pos += 4096; /* a PTE is there already */
+			continue;
+		}
+		if (hole ? err != EEXIST : err != EFAULT && err != ENOENT)
+			return err;
+		/* ZEROPAGE: in the page cache (or mapped); CONTINUE: a hole */
+		hole = !hole;
+		stuck++;
+	}
+	return 0;
+}
+
+int sim_view_resolve_range(const struct sim_view *v, uint64_t off,
+			   uint64_t len, unsigned int *nr_ioctls)
+{
+	uint64_t ps, start, end, o;
+	unsigned int dummy = 0;
+	int err;
+
+	if (!nr_ioctls)
+		nr_ioctls = &dummy;
+	if (!v->addr || off >= v->len || !len)
+		return EFAULT;
+	ps = v->b->page_size;
+	start = off & ~(ps - 1);
+	end = len > v->len - off ? v->len : off + len;
+	end = (end + ps - 1) & ~(ps - 1);
+	if (v->offset + end > v->b->size) /* beyond EOF: nothing to map */
+		end = v->b->size > v->offset ? v->b->size - v->offset : 0;
+	if (start >= end)
+		return EFAULT;
+	if (!v->b->hugetlb)
+		return sim_resolve_span(v, (uintptr_t)v->addr + start,
+					end - start, nr_ioctls);
+	for (o = start; o < end; o += ps) {
+		(*nr_ioctls)++;
+		err = sim_resolve_addr(v, (uintptr_t)v->addr + o);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int sim_view_resolve_run(const struct sim_view *v, uint64_t off,
+			 sim_run_fn run, void *ctx, uint64_t *nr_pages,
+			 unsigned int *nr_ioctls)
+{
+	uint64_t ps = 4096, cap, page, lo, hi, n, start;
+
+	if (!v->addr || off >= v->len)
+		return EFAULT;
+	if (nr_pages)
+		*nr_pages = 0;
+	cap = v->run_pages ? v->run_pages : sim_run_pages();
+	if (v->b->hugetlb || cap <= 1 || !run) {
+		if (nr_pages)
+			*nr_pages = 1;
+		if (nr_ioctls)
+			(*nr_ioctls)++;
+		return sim_view_resolve(v, off);
+	}
+	page = off & ~(ps - 1);
+	/* the cap-aligned window of file offsets around the fault */
+	lo = ((v->offset + page) & ~(cap * ps - 1));
+	lo = lo > v->offset ? lo - v->offset : 0;
+	hi = lo + cap * ps;
+	if (hi > v->len)
+		hi = v->len;
+	/* backwards: usually the run from the window's start covers it */
+	n = run(ctx, lo, (page - lo) / ps + 1);
+	if (lo + n * ps > page) {
+		start = lo;
+	} else {
+		for (start = page; start > lo && run(ctx, start - ps, 1) == 1;
+		     start -= ps)
+			;
+	}
+	/* forwards from the faulting page (the model allowed that one) */
+	n = run(ctx, page, (hi - page) / ps);
+	if (!n)
+		n = 1;
+	if (nr_pages)
+		*nr_pages = (page - start) / ps + n;
+	return sim_view_resolve_range(v, start, page + n * ps - start,
+				      nr_ioctls);
+}
+
 static void sim_chain(int sig, siginfo_t *si, void *uc)
 {
 	const struct sigaction *old = sig == SIGBUS ? &sim_old_bus :
@@ -385,6 +621,17 @@ static void sim_handler(int sig, siginfo_t *si, void *uc)
 	uintptr_t addr = (uintptr_t)si->si_addr;
 	int saved = errno, err;
 
+	if (sig == SIGBUS && si->si_code == SI_QUEUE &&
+	    si->si_value.sival_int == SIM_REFUSE_MAGIC) {
+		/* the handler thread refused this thread's fault */
+		if (!j || !__atomic_load_n(&j->thread_sig, __ATOMIC_ACQUIRE)) {
+			errno = saved;
+			return; /* stale: the access is over */
+		}
+		sig = j->thread_sig;
+		sim_jump_cur = NULL;
+		siglongjmp(j->jb, sig);
+	}
 	if (!j) {
 		sim_chain(sig, si, uc);
 		errno = saved;
@@ -432,7 +679,13 @@ int sim_signals_get(void)
 		goto out;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sim_handler;
-	sa.sa_flags = SA_SIGINFO;
+	/*
+	 * SA_NODEFER with an empty sa_mask: entering the handler leaves the
+	 * signal mask alone, so siglongjmp() out of it needs no mask restore
+	 * and sim_access() arms with sigsetjmp(jb, 0) -- no sigprocmask()
+	 * system call per access.
+	 */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGBUS, &sa, &sim_old_bus)) {
 		ret = -errno;
@@ -466,6 +719,162 @@ int sim_view_resolve(const struct sim_view *v, uint64_t off)
 	return sim_resolve_addr(v, (uintptr_t)v->addr + off);
 }
 
+/* ------------------------------------------------ handler-thread mode */
+
+static void sim_wake(int uffd, uintptr_t page)
+{
+	struct uffdio_range r = { .start = page, .len = 4096 };
+
+	ioctl(uffd, UFFDIO_WAKE, &r);
+}
+
+/* Refuse thread @tid's fault: it jumps back from its access with @sig. */
+static void sim_refuse(pid_t tid, struct sim_jump *j, int sig)
+{
+	siginfo_t si;
+
+	if (j)
+		__atomic_store_n(&j->thread_sig, sig, __ATOMIC_RELEASE);
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = SI_QUEUE;
+	si.si_pid = getpid();
+	si.si_uid = getuid();
+	si.si_value.sival_int = j ? SIM_REFUSE_MAGIC : 0;
+	syscall(SYS_rt_tgsigqueueinfo, getpid(), tid, SIGBUS, &si);
+}
+
+/*
+ * One fault message in the handler thread: find the access of thread
+ * @tid, decide as sim_handler() and sim_access() would in that thread
+ * (the callback, or the caller's decision), then resolve and wake, or
+ * refuse with a queued SIGBUS.  A message for a page the thread is no
+ * longer accessing is stale (another thread's resolution woke it): drop.
+ */
+static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
+{
+	uintptr_t page = addr & ~(uintptr_t)4095;
+	const struct sim_view *v;
+	struct sim_jump *j;
+	int err;
+
+	pthread_mutex_lock(&sim_wait_lock);
+	for (j = sim_wait_list; j && j->tid != tid; j = j->next)
+		;
+	if (!j) {
+		/* no armed access: SIGBUS, as UFFD_FEATURE_SIGBUS would */
+		sim_refuse(tid, NULL, SIGBUS);
+		goto out;
+	}
+	v = j->view;
+	if (j->page != page || addr < (uintptr_t)v->addr ||
+	    addr >= (uintptr_t)v->addr + v->len)
+		goto out;
+	if (j->fn) {
+		if (j->nr_resolved >= SIM_MAX_DECIDE) {
+			j->resolve_err = ELOOP;
+			sim_refuse(tid, j, SIGBUS);
+			goto out;
+		}
+		err = j->fn(j->ctx, v, addr - (uintptr_t)v->addr, j->write,
+			    j->byte);
+		if (err > 0) {
+			sim_refuse(tid, j, err);
+			goto out;
+		}
+		if (err < 0) {
+			j->resolve_err = -err;
+			sim_refuse(tid, j, SIGBUS);
+			goto out;
+		}
+	} else if (!j->allow || j->nr_resolved >= SIM_MAX_RESOLVE) {
+		if (j->allow)
+			j->resolve_err = ELOOP;
+		sim_refuse(tid, j, SIGBUS);
+		goto out;
+	} else {
+		err = sim_resolve_addr(v, addr);
+		if (err) {
+			j->resolve_err = err;
+			sim_refuse(tid, j, SIGBUS);
+			goto out;
+		}
+	}
+	j->nr_resolved++;
+	/* EEXIST (another thread mapped it) resolves without a wake-up */
+	sim_wake(u->fd, page);
+out:
+	pthread_mutex_unlock(&sim_wait_lock);
+}
+
+static void *sim_uffd_thread(void *arg)
+{
+	struct sim_uffd *u = arg;
+	struct uffd_msg msg[16];
+	struct pollfd pfd[2];
+	ssize_t n, i;
+
+	for (;;) {
+		pfd[0].fd = u->fd;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = u->stop_fd;
+		pfd[1].events = POLLIN;
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[1].revents)
+			break;
+		n = read(u->fd, msg, sizeof(msg));
+		if (n <= 0)
+			continue; /* EAGAIN: someone else's wake-up */
+		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++) {
+			if (msg[i].event != UFFD_EVENT_PAGEFAULT)
+				continue;
+			__atomic_add_fetch(&u->nr_msgs, 1, __ATOMIC_RELAXED);
+			sim_thread_fault(u, (pid_t)msg[i].arg.pagefault.feat.ptid,
+					 (uintptr_t)msg[i].arg.pagefault.address);
+		}
+	}
+	return NULL;
+}
+
+static void sim_wait_add(struct sim_jump *j)
+{
+	pthread_mutex_lock(&sim_wait_lock);
+	j->next = sim_wait_list;
+	sim_wait_list = j;
+	pthread_mutex_unlock(&sim_wait_lock);
+}
+
+static void sim_wait_del(struct sim_jump *j)
+{
+	struct sim_jump **pp;
+
+	pthread_mutex_lock(&sim_wait_lock);
+	for (pp = &sim_wait_list; *pp && *pp != j; pp = &(*pp)->next)
+		;
+	if (*pp)
+		*pp = j->next;
+	pthread_mutex_unlock(&sim_wait_lock);
+}
+
+/*
+ * After a jump out of the handler: SA_NODEFER left the mask alone, but a
+ * sanitizer runtime that wraps the handler (TSan) may block the signal
+ * while it runs, so unblock both -- a system call on the fault path only.
+ */
+static void sim_unblock(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	sigaddset(&set, SIGSEGV);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
 static void sim_access(const struct sim_view *v, uint64_t off, bool write,
 		       uint8_t *byte, bool allow, sim_fault_fn fn, void *ctx,
 		       struct sim_access_result *r)
@@ -482,8 +891,15 @@ static void sim_access(const struct sim_view *v, uint64_t off, bool write,
 	j.byte = *byte;
 	j.fn = fn;
 	j.ctx = ctx;
+	if (v->thread) {
+		j.tid = (pid_t)syscall(SYS_gettid);
+		j.page = (uintptr_t)p & ~(uintptr_t)4095;
+		sim_wait_add(&j);
+	}
 again:
-	sig = sigsetjmp(j.jb, 1);
+	sig = sigsetjmp(j.jb, 0); /* SA_NODEFER: the mask is unchanged */
+	if (sig)
+		sim_unblock(); /* in case a sanitizer's handler masked it */
 	if (!sig) {
 		sim_jump_cur = &j;
 		if (write)
@@ -506,6 +922,8 @@ again:
 		else
 			sig = err;
 	}
+	if (v->thread)
+		sim_wait_del(&j);
 	/* the handler wrote these behind the compiler's back */
 	r->sig = sig;
 	r->resolve_err = ((volatile struct sim_jump *)&j)->resolve_err;

@@ -21,6 +21,7 @@
 #ifndef GMEM_SIM_H
 #define GMEM_SIM_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,9 +30,26 @@
 #define SIM_MAX_BACKING (64ULL << 30)
 #define SIM_HUGE_SIZE (2ULL << 20)
 
+/*
+ * How faults reach the model (docs/sim.md, "Fault mechanism"):
+ * SIM_HANDLER_SIGBUS: UFFD_FEATURE_SIGBUS, decided in the faulting thread;
+ * SIM_HANDLER_THREAD: a handler thread reads the userfaultfd and decides,
+ * the faulting thread sleeps in the kernel meanwhile (comparison mode,
+ * GMEMSIM_SIM_HANDLER=thread).
+ */
+enum sim_handler {
+	SIM_HANDLER_SIGBUS,
+	SIM_HANDLER_THREAD,
+};
+
 struct sim_uffd {
 	int fd; /* -1 when closed */
 	uint64_t features; /* what UFFDIO_API granted */
+	enum sim_handler mode;
+	bool started; /* SIM_HANDLER_THREAD: thread runs */
+	pthread_t thread;
+	int stop_fd; /* eventfd that stops the thread, or -1 */
+	unsigned long nr_msgs; /* faults the thread read */
 };
 
 /*
@@ -41,6 +59,16 @@ struct sim_uffd {
  * a one-line reason in @why.
  */
 int sim_uffd_open(struct sim_uffd *u, bool hugetlb, char *why, size_t len);
+/*
+ * sim_uffd_open() in @mode; sim_uffd_open() takes the mode from
+ * GMEMSIM_SIM_HANDLER ("thread", else "sigbus").  SIM_HANDLER_THREAD asks
+ * for UFFD_FEATURE_THREAD_ID instead of UFFD_FEATURE_SIGBUS and starts the
+ * handler thread; sim_uffd_close() stops and joins it.
+ */
+int sim_uffd_open_mode(struct sim_uffd *u, bool hugetlb, enum sim_handler mode,
+		       char *why, size_t len);
+/* The mode GMEMSIM_SIM_HANDLER selects. */
+enum sim_handler sim_handler_mode(void);
 void sim_uffd_close(struct sim_uffd *u);
 
 struct sim_backing {
@@ -72,6 +100,8 @@ struct sim_view {
 	int prot;
 	int uffd;
 	const struct sim_backing *b;
+	unsigned int run_pages; /* run window (a power of two); 0: default */
+	bool thread; /* its userfaultfd has a handler thread */
 };
 
 /*
@@ -131,11 +161,76 @@ void sim_view_access_fn(const struct sim_view *v, uint64_t off, bool write,
 int sim_view_resolve(const struct sim_view *v, uint64_t off);
 
 /*
+ * Runs (docs/sim.md, "Runs"): a fault the model allows resolves the whole
+ * contiguous run of pages around it that the model says a host fault would
+ * map, within the SIM_RUN_PAGES-aligned window of file offsets that holds
+ * the fault (the same view, so the same VMA and file), with one ranged
+ * UFFDIO_CONTINUE or UFFDIO_ZEROPAGE per stretch of pages that are in the
+ * page cache or holes.  GMEMSIM_SIM_RUN=N sets the window (a power of two
+ * up to SIM_RUN_MAX pages; 1 resolves the faulting page only).
+ */
+#define SIM_RUN_PAGES 512
+#define SIM_RUN_MAX 4096
+
+/* The window in pages (GMEMSIM_SIM_RUN, else SIM_RUN_PAGES). */
+unsigned int sim_run_pages(void);
+
+/*
+ * The model's side of a run: how many pages from view offset @off on (at
+ * most @max) a host fault would map right now -- no state changes
+ * (gm_host_fault_run()).  Called with the caller's lock held.
+ */
+typedef uint64_t (*sim_run_fn)(void *ctx, uint64_t off, uint64_t max);
+
+/*
+ * Resolve view range [off, off+len), rounded out to pages and clipped to
+ * the view and the file, with ranged ioctls; pages already mapped are
+ * skipped.  0 or a positive errno; *nr_ioctls (may be NULL) counts calls.
+ */
+int sim_view_resolve_range(const struct sim_view *v, uint64_t off,
+			   uint64_t len, unsigned int *nr_ioctls);
+
+/*
+ * Resolve the fault at view offset @off, which the model allowed, and the
+ * run around it that @run allows (see above).  0 or a positive errno;
+ * *nr_pages (may be NULL): pages in the run.
+ */
+int sim_view_resolve_run(const struct sim_view *v, uint64_t off,
+			 sim_run_fn run, void *ctx, uint64_t *nr_pages,
+			 unsigned int *nr_ioctls);
+
+/*
  * gmemsim stress (sim/stress.c, docs/sim.md "Stress"): vCPU and converter
  * threads over one in-place guest_memfd; argv[0] is "stress".  Returns the
  * exit status.
  */
 int stress_main(int argc, char **argv);
+
+struct stress_opts {
+	double seconds;
+	unsigned int vcpus, converters; /* 1..32, 0..32 */
+	uint64_t seed, size; /* size: 4 KiB multiple, up to 1 GiB */
+	bool no_zap;
+};
+
+struct stress_report {
+	bool skipped; /* no userfaultfd or memfd: why says so */
+	char why[256];
+	double seconds; /* measured run time */
+	unsigned long ops, violations, checks;
+	unsigned long host_ok, resolved, refused;
+	unsigned long guest_ok, guest_exit, retries;
+	unsigned long conv_ops, conv_err; /* conversions + punches */
+	unsigned long conversions; /* attribute changes that succeeded */
+};
+
+/*
+ * The stress run itself, without output on success: 0 with *r filled
+ * (r->skipped when real memory is unavailable), or a negative errno (set
+ * up failed; a message is on stderr).  Starts and joins its threads, and
+ * takes and puts the sim's signal handlers.
+ */
+int stress_run(const struct stress_opts *o, struct stress_report *r);
 extern const char stress_usage[];
 
 #endif /* GMEM_SIM_H */

@@ -18,7 +18,8 @@
  * and stores are made without the lock, so threads race real faults: a
  * host fault raises SIGBUS in the faulting thread, whose handler takes the
  * lock, asks the model (gm_host_access) and, when the model allows it,
- * resolves the fault before dropping the lock.  A conversion to private
+ * resolves the fault -- and the run of pages around it that the model says
+ * a host fault would map (docs/sim.md, "Runs") -- before dropping the lock.  A conversion to private
  * zaps the real PTEs under the lock before the model's store, so no PTE
  * of a private page survives the lock and none can be installed after it.
  *
@@ -115,6 +116,7 @@ struct stress_thread {
 	unsigned long ops, violations;
 	unsigned long host_ok, resolved, refused, guest_ok, guest_exit, retries;
 	unsigned long conv_err;
+	unsigned long conversions; /* KVM_SET_MEMORY_ATTRIBUTES2 that worked */
 };
 
 /* splitmix64: per-thread, seeded from --seed and the thread's number. */
@@ -148,6 +150,14 @@ static void stress_violation(struct stress_thread *t, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- vCPUs */
 
+/* The model's run of mappable pages from @off (sim_run_fn), under lock. */
+static uint64_t stress_run_query(void *ctx, uint64_t off, uint64_t max)
+{
+	struct stress *s = ctx;
+
+	return gm_host_fault_run(s->p, s->maddr + off, max);
+}
+
 /*
  * The SIGBUS handler's decision for a host fault (sim_fault_fn): the
  * model's host fault path under the lock, and the real resolution before
@@ -165,7 +175,7 @@ static int stress_fault(void *ctx, const struct sim_view *v, uint64_t off,
 			     write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
 			     &sig);
 	if (!ret && !sig)
-		err = sim_view_resolve(v, off);
+		err = sim_view_resolve_run(v, off, stress_run_query, s, NULL, NULL);
 	pthread_mutex_unlock(&s->lock);
 	if (ret)
 		return ret;
@@ -400,6 +410,8 @@ static void stress_convert(struct stress_thread *t, uint64_t pg, uint64_t n,
 		       (unsigned long)&a);
 	if (ret)
 		t->conv_err++;
+	else
+		t->conversions++;
 	for (i = pg; i < pg + n; i++)
 		s->conv_gen[i]++;
 	pthread_mutex_unlock(&s->lock);
@@ -617,6 +629,116 @@ static bool stress_parse_u64(const char *arg, uint64_t *out, bool suffix)
 	return true;
 }
 
+int stress_run(const struct stress_opts *o, struct stress_report *r)
+{
+	unsigned long ops = 0, violations = 0, conv_ops = 0, checks = 0;
+	struct stress_thread *th = NULL;
+	unsigned int i, nr, started = 0;
+	double start, next_check;
+	struct stress s;
+	char why[256];
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	memset(&s, 0, sizeof(s));
+	pthread_mutex_init(&s.lock, NULL);
+	s.u.fd = -1;
+	s.b.fd = -1;
+	s.size = o->size;
+	s.nr_pages = o->size / STRESS_PAGE;
+	s.nr_vcpus = o->vcpus;
+	s.no_zap = o->no_zap;
+	s.shadow = calloc(o->size, 1);
+	s.maybe0 = calloc(o->size, 1);
+	s.conv_gen = calloc(s.nr_pages, sizeof(*s.conv_gen));
+	s.punch_gen = calloc(s.nr_pages, sizeof(*s.punch_gen));
+	nr = o->vcpus + o->converters;
+	th = calloc(nr, sizeof(*th));
+	if (!s.shadow || !s.maybe0 || !s.conv_gen || !s.punch_gen || !th) {
+		fprintf(stderr, "gmemsim: stress: out of memory\n");
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = stress_model(&s, why, sizeof(why));
+	if (ret) {
+		fprintf(stderr, "gmemsim: stress: %s\n", why);
+		goto out;
+	}
+	ret = stress_real(&s, why, sizeof(why));
+	if (ret) {
+		/* no userfaultfd or memfd here: nothing real to stress */
+		r->skipped = true;
+		snprintf(r->why, sizeof(r->why), "%s", why);
+		ret = 0;
+		goto out;
+	}
+	ret = sim_signals_get();
+	if (ret) {
+		fprintf(stderr, "gmemsim: stress: sigaction: %s\n",
+			strerror(-ret));
+		goto out;
+	}
+
+	for (i = 0; i < nr; i++) {
+		th[i].s = &s;
+		th[i].vcpu = i < o->vcpus;
+		th[i].id = th[i].vcpu ? i : i - o->vcpus;
+		th[i].rng = o->seed * 0x100000001b3ULL + i;
+		ret = pthread_create(
+			&th[i].tid, NULL,
+			th[i].vcpu ? stress_vcpu : stress_converter, &th[i]);
+		if (ret) {
+			fprintf(stderr, "gmemsim: stress: pthread_create: %s\n",
+				strerror(ret));
+			violations++;
+			break;
+		}
+		started++;
+	}
+	start = stress_now();
+	next_check = start + STRESS_CHECK_MS / 1000.0;
+	while (started == nr && stress_now() - start < o->seconds) {
+		usleep(10000);
+		if (stress_now() >= next_check) {
+			violations += stress_check(&s);
+			checks++;
+			next_check += STRESS_CHECK_MS / 1000.0;
+		}
+	}
+	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < started; i++)
+		pthread_join(th[i].tid, NULL);
+	violations += stress_check(&s);
+	checks++;
+	sim_signals_put();
+
+	r->seconds = stress_now() - start;
+	for (i = 0; i < started; i++) {
+		ops += th[i].ops;
+		if (!th[i].vcpu)
+			conv_ops += th[i].ops;
+		r->host_ok += th[i].host_ok;
+		violations += th[i].violations;
+		r->resolved += th[i].resolved;
+		r->refused += th[i].refused;
+		r->guest_ok += th[i].guest_ok;
+		r->guest_exit += th[i].guest_exit;
+		r->retries += th[i].retries;
+		r->conv_err += th[i].conv_err;
+		r->conversions += th[i].conversions;
+	}
+	ops += checks;
+	r->ops = ops;
+	r->violations = violations;
+	r->conv_ops = conv_ops;
+	r->checks = checks;
+	ret = 0;
+out:
+	free(th);
+	stress_fini(&s);
+	return ret;
+}
+
 int stress_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -631,15 +753,9 @@ int stress_main(int argc, char **argv)
 	};
 	uint64_t seconds = 10, vcpus = 2, convs = 2, seed = 1,
 		 size = 16ULL << 20;
-	unsigned long ops = 0, violations = 0, host_ok = 0, resolved = 0,
-		      refused = 0, conv_ops = 0, guest_ok = 0, guest_exit = 0,
-		      retries = 0, conv_err = 0, checks = 0;
-	struct stress_thread *th = NULL;
-	unsigned int i, nr, started = 0;
-	double start, next_check;
+	struct stress_report r;
+	struct stress_opts o;
 	bool no_zap = false;
-	struct stress s;
-	char why[256];
 	int c, ret;
 
 	optind = 1;
@@ -693,94 +809,21 @@ int stress_main(int argc, char **argv)
 		return stress_usage_error("unexpected argument '%s'",
 					  argv[optind]);
 
-	memset(&s, 0, sizeof(s));
-	pthread_mutex_init(&s.lock, NULL);
-	s.u.fd = -1;
-	s.b.fd = -1;
-	s.size = size;
-	s.nr_pages = size / STRESS_PAGE;
-	s.nr_vcpus = (unsigned int)vcpus;
-	s.no_zap = no_zap;
-	s.shadow = calloc(size, 1);
-	s.maybe0 = calloc(size, 1);
-	s.conv_gen = calloc(s.nr_pages, sizeof(*s.conv_gen));
-	s.punch_gen = calloc(s.nr_pages, sizeof(*s.punch_gen));
-	nr = (unsigned int)(vcpus + convs);
-	th = calloc(nr, sizeof(*th));
-	if (!s.shadow || !s.maybe0 || !s.conv_gen || !s.punch_gen || !th) {
-		fprintf(stderr, "gmemsim: stress: out of memory\n");
-		ret = 1;
-		goto out;
-	}
-	ret = stress_model(&s, why, sizeof(why));
-	if (ret) {
-		fprintf(stderr, "gmemsim: stress: %s\n", why);
-		ret = 1;
-		goto out;
-	}
-	ret = stress_real(&s, why, sizeof(why));
-	if (ret) {
-		/* no userfaultfd or memfd here: nothing real to stress */
-		fprintf(stderr, "gmemsim: stress: SKIP: %s\n", why);
+	memset(&o, 0, sizeof(o));
+	o.seconds = (double)seconds;
+	o.vcpus = (unsigned int)vcpus;
+	o.converters = (unsigned int)convs;
+	o.seed = seed;
+	o.size = size;
+	o.no_zap = no_zap;
+	ret = stress_run(&o, &r);
+	if (ret < 0)
+		return 1;
+	if (r.skipped) {
+		fprintf(stderr, "gmemsim: stress: SKIP: %s\n", r.why);
 		printf("stress: 0 ops, 0 violations\n");
-		ret = 0;
-		goto out;
+		return 0;
 	}
-	ret = sim_signals_get();
-	if (ret) {
-		fprintf(stderr, "gmemsim: stress: sigaction: %s\n",
-			strerror(-ret));
-		ret = 1;
-		goto out;
-	}
-
-	for (i = 0; i < nr; i++) {
-		th[i].s = &s;
-		th[i].vcpu = i < vcpus;
-		th[i].id = th[i].vcpu ? i : i - (unsigned int)vcpus;
-		th[i].rng = seed * 0x100000001b3ULL + i;
-		ret = pthread_create(
-			&th[i].tid, NULL,
-			th[i].vcpu ? stress_vcpu : stress_converter, &th[i]);
-		if (ret) {
-			fprintf(stderr, "gmemsim: stress: pthread_create: %s\n",
-				strerror(ret));
-			violations++;
-			break;
-		}
-		started++;
-	}
-	start = stress_now();
-	next_check = start + STRESS_CHECK_MS / 1000.0;
-	while (started == nr && stress_now() - start < (double)seconds) {
-		usleep(10000);
-		if (stress_now() >= next_check) {
-			violations += stress_check(&s);
-			checks++;
-			next_check += STRESS_CHECK_MS / 1000.0;
-		}
-	}
-	__atomic_store_n(&s.stop, 1, __ATOMIC_RELEASE);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i].tid, NULL);
-	violations += stress_check(&s);
-	checks++;
-	sim_signals_put();
-
-	for (i = 0; i < started; i++) {
-		ops += th[i].ops;
-		if (!th[i].vcpu)
-			conv_ops += th[i].ops;
-		host_ok += th[i].host_ok;
-		violations += th[i].violations;
-		resolved += th[i].resolved;
-		refused += th[i].refused;
-		guest_ok += th[i].guest_ok;
-		guest_exit += th[i].guest_exit;
-		retries += th[i].retries;
-		conv_err += th[i].conv_err;
-	}
-	ops += checks;
 	fprintf(stderr,
 		"stress: seed %llu, %u vcpus, %u converters, %llu s, %llu KiB%s: "
 		"%lu host accesses done (%lu faults resolved, %lu refused), "
@@ -788,13 +831,9 @@ int stress_main(int argc, char **argv)
 		"%lu conversions/punches (%lu refused), %lu checks\n",
 		(unsigned long long)seed, (unsigned int)vcpus,
 		(unsigned int)convs, (unsigned long long)seconds,
-		(unsigned long long)(size >> 10), s.no_zap ? ", no zap" : "",
-		host_ok, resolved, refused, guest_ok, guest_exit, retries,
-		conv_ops, conv_err, checks);
-	printf("stress: %lu ops, %lu violations\n", ops, violations);
-	ret = violations ? 1 : 0;
-out:
-	free(th);
-	stress_fini(&s);
-	return ret;
+		(unsigned long long)(size >> 10), no_zap ? ", no zap" : "",
+		r.host_ok, r.resolved, r.refused, r.guest_ok, r.guest_exit,
+		r.retries, r.conv_ops, r.conv_err, r.checks);
+	printf("stress: %lu ops, %lu violations\n", r.ops, r.violations);
+	return r.violations ? 1 : 0;
 }

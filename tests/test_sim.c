@@ -596,6 +596,115 @@ static void case_decide_at_fault(const struct sim_bt *bt)
 	sim_h_fini(&s);
 }
 
+/*
+ * Runs (docs/sim.md, "Runs"): an allowed fault resolves the run of pages
+ * around it that the model would map, with ranged ioctls; private pages
+ * and pages past a private one stay unmapped, and a zap takes a run back.
+ */
+struct sim_run_decider {
+	struct sim_h *s;
+	unsigned int calls;
+	uint64_t pages; /* of the last fault */
+};
+
+static uint64_t sim_run_q(void *ctx, uint64_t off, uint64_t max)
+{
+	struct sim_h *s = ctx;
+
+	return gm_host_fault_run(s->p, s->maddr + off, max);
+}
+
+static int sim_decide_run(void *ctx, const struct sim_view *v, uint64_t off,
+			  bool write, uint8_t byte)
+{
+	struct sim_run_decider *d = ctx;
+	int sig = -1, err;
+
+	d->calls++;
+	if (gm_host_access(d->s->p, d->s->maddr + off,
+			   write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
+			   &sig))
+		return -EIO;
+	if (sig)
+		return sig;
+	err = sim_view_resolve_run(v, off, sim_run_q, d->s, &d->pages, NULL);
+	return err ? -err : 0;
+}
+
+/* One decided access; returns the signal. */
+static int sim_run_access(struct sim_h *s, struct sim_run_decider *d,
+			  uint64_t off, bool write, uint8_t *byte)
+{
+	struct sim_access_result r;
+
+	sim_view_access_fn(&s->v, off, write, byte, sim_decide_run, d, &r);
+	CU_ASSERT_EQUAL(r.resolve_err, 0);
+	return r.sig;
+}
+
+static void case_runs(const struct sim_bt *bt)
+{
+	struct sim_run_decider d;
+	struct sim_h s;
+	unsigned int i, calls;
+	uint8_t byte;
+	int msig = -1;
+
+	if (bt->hugetlb)
+		return; /* runs are 4 KiB only: one huge page per fault */
+	if (!sim_h_init2(&s, "runs", bt, GM_PROFILE_INPLACE,
+			 GM_VM_SW_PROTECTED,
+			 GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+			 16 * 4096))
+		return;
+	s.v.run_pages = 512; /* whatever GMEMSIM_SIM_RUN says */
+	memset(&d, 0, sizeof(d));
+	d.s = &s;
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 10 * 4096, 2 * 4096, true), 0);
+	/* page 3 in the page cache already: CONTINUE within the run */
+	byte = 0x33;
+	CU_ASSERT_EQUAL(gm_host_access(s.p, s.maddr + 3 * 4096 + 7,
+				       GM_ACCESS_WRITE, &byte, &msig), 0);
+	CU_ASSERT_EQUAL(msig, 0);
+	CU_ASSERT_EQUAL(sim_backing_store(&s.b, 3 * 4096 + 7, 0x33), 0);
+
+	byte = 0x11;
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 0, true, &byte), 0);
+	CU_ASSERT_EQUAL(d.calls, 1);
+	CU_ASSERT_EQUAL(d.pages, 10); /* 0..9: page 10 is private */
+	for (i = 1; i < 10; i++) {
+		byte = 0xee;
+		CU_ASSERT_EQUAL(sim_run_access(&s, &d, i * 4096 + 7, false,
+					       &byte), 0);
+		CU_ASSERT_EQUAL(byte, i == 3 ? 0x33 : 0);
+	}
+	CU_ASSERT_EQUAL(d.calls, 1); /* all resolved by the first fault */
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 10 * 4096, false, &byte),
+			SIGBUS);
+	CU_ASSERT_EQUAL(d.calls, 2);
+	/* past the private pages: the run starts at the fault */
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 12 * 4096, false, &byte), 0);
+	CU_ASSERT_EQUAL(d.calls, 3);
+	CU_ASSERT_EQUAL(d.pages, 4);
+	/* a conversion zaps its range; the run comes back around it */
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 5 * 4096, 4096, true), 0);
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 5 * 4096, false, &byte),
+			SIGBUS);
+	CU_ASSERT_EQUAL(sim_h_convert(&s, 5 * 4096, 4096, false), 0);
+	calls = d.calls;
+	byte = 0xee;
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 5 * 4096 + 1, false, &byte), 0);
+	CU_ASSERT_EQUAL(byte, 0);
+	CU_ASSERT_EQUAL(d.calls, calls + 1);
+	CU_ASSERT_EQUAL(d.pages, 10); /* 0..9 again, 0..4 already mapped */
+	byte = 0;
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 3 * 4096 + 7, false, &byte), 0);
+	CU_ASSERT_EQUAL(byte, 0x33);
+	CU_ASSERT_EQUAL(d.calls, calls + 1);
+	CU_ASSERT_EQUAL(gm_host_check(s.h, stderr), 0);
+	sim_h_fini(&s);
+}
+
 /* ---- the table: case x backing type ---- */
 
 #define SIM_CASE(fn)                                                       \
@@ -615,6 +724,28 @@ SIM_CASE(missed_zap_detected)
 SIM_CASE(inplace_convert)
 SIM_CASE(threads)
 SIM_CASE(decide_at_fault)
+SIM_CASE(runs)
+
+/*
+ * The handler-thread fault mode (GMEMSIM_SIM_HANDLER=thread): the same
+ * cases with every fault read and decided by the userfaultfd's thread.
+ */
+static void test_thread_mode(void)
+{
+	const char *old = getenv("GMEMSIM_SIM_HANDLER");
+	char *saved = old ? strdup(old) : NULL;
+
+	CU_ASSERT_EQUAL_FATAL(setenv("GMEMSIM_SIM_HANDLER", "thread", 1), 0);
+	test_first_touch_zero();
+	test_private_sigbus();
+	test_decide_at_fault();
+	test_runs();
+	if (saved)
+		setenv("GMEMSIM_SIM_HANDLER", saved, 1);
+	else
+		unsetenv("GMEMSIM_SIM_HANDLER");
+	free(saved);
+}
 
 /* ---- backend_sim_ops over traces ---- */
 
@@ -787,6 +918,8 @@ CU_TestInfo sim_tests[] = {
 	{ "inplace_convert", test_inplace_convert },
 	{ "threads", test_threads },
 	{ "decide_at_fault", test_decide_at_fault },
+	{ "runs", test_runs },
+	{ "thread_mode", test_thread_mode },
 	{ "stress", test_stress },
 	{ "backend_shared_private", test_backend_shared_private },
 	{ "backend_inplace", test_backend_inplace },

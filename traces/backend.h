@@ -46,6 +46,15 @@ extern const struct backend_ops backend_kernel_ops;
 /* the model over real memory: sim/backend_sim.c, docs/sim.md */
 extern const struct backend_ops backend_sim_ops;
 
+/*
+ * The model backend's process and address of mapping object @obj in the
+ * first process (sim/: the model's view of a real mapping's faults).
+ * Returns 0, or -ENOENT when @obj is not mapped there.
+ */
+struct gm_proc;
+int backend_model_map(struct backend *be, int obj, struct gm_proc **p,
+		      uint64_t *addr);
+
 const struct backend_ops *backend_find(const char *name);
 
 /*

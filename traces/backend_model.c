@@ -566,6 +566,17 @@ static void model_exec(struct backend *be, const struct trace *t,
 	}
 }
 
+int backend_model_map(struct backend *be, int obj, struct gm_proc **p,
+		      uint64_t *addr)
+{
+	if (!be || obj < 0 || (size_t)obj >= be->nr ||
+	    be->h[obj].map != MAP_MAPPED)
+		return -ENOENT;
+	*p = be->proc;
+	*addr = be->h[obj].addr;
+	return 0;
+}
+
 const struct backend_ops backend_model_ops = {
 	.name = "model",
 	.open = model_open,

@@ -184,6 +184,16 @@ enum gm_access {
 int gm_host_access(struct gm_proc *p, uint64_t addr, enum gm_access acc,
 		   uint8_t *byte, int *sig);
 
+/*
+ * Pages from the page of @addr on, in its VMA, that a host fault would map
+ * right now: each already has a PTE, or is a guest_memfd page inside the
+ * file, shared, not poisoned, with a folio present or a 4 KiB one to
+ * allocate.  A dry run of the fault path (no state changes), at most @max;
+ * 0 when the page of @addr would not map.  sim/ resolves such runs of real
+ * pages per fault (docs/sim.md, "Runs").
+ */
+uint64_t gm_host_fault_run(struct gm_proc *p, uint64_t addr, uint64_t max);
+
 /* ---- guest accesses (KVM's stage-2 fault path) ---- */
 
 enum gm_intent {
