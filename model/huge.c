@@ -314,19 +314,12 @@ static bool range_poisoned(const struct gmem_inode *inode, uint64_t start,
 static bool range_mergeable(const struct gmem_inode *inode, uint64_t start,
 			    uint64_t end)
 {
-	uint32_t i;
-
 	/* refcounts must be safe: no pins, and no poisoned sub-page */
 	if (rmap_any(&inode->pins, start, end))
 		return false;
 	if (rmap_count(&inode->folios, start, end) != end - start)
 		return false;
-	for (i = rmap_first_after(&inode->folios, start);
-	     i < inode->folios.r_nr && inode->folios.r_runs[i].start < end;
-	     i++)
-		if (inode->folios.r_runs[i].val & GM_FOLIO_HWPOISON)
-			return false;
-	return true;
+	return !range_poisoned(inode, start, end);
 }
 
 /* Zap the stage-2 mappings of [start, end) in every bound VM. */
