@@ -11,7 +11,8 @@
  *   convert   MADV_DONTNEED of the range in every mapping (either result,
  *             either direction: the model unmaps before its refcount check)
  *   poison    MADV_DONTNEED of the page
- *   guest     a write the model performed is stored into the memfd
+ *   guest     a write the model performed is stored into the memfd; on a
+ *             vCPU thread through its stage-2 cache (sim_guest())
  *
  * Forked processes (fork, exit, proc=P) have no real process: the sim
  * tracks which processes hold each mapping, so a store in a child that
@@ -80,7 +81,7 @@ struct sim_obj {
 static struct {
 	unsigned long gmems, unbacked, views, real, resolved, refused,
 		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus,
-		run_pages, ioctls;
+		run_pages, ioctls, s2_hits, s2_fills, s2_zaps;
 } sim_stats;
 
 static void sim_stats_print(void)
@@ -91,17 +92,33 @@ static void sim_stats_print(void)
 		"runs, %lu ioctls; %lu refused), "
 		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
 		"%lu punches, %lu mismatches, %lu guest ops on %lu vCPU "
-		"threads\n",
+		"threads (stage-2 cache: %lu hits, %lu fills, %lu zaps)\n",
 		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
 		sim_stats.real, sim_stats.resolved, sim_stats.run_pages,
-		sim_stats.ioctls, sim_stats.refused,
-		sim_stats.model_only, sim_stats.adopted, sim_stats.zaps,
-		sim_stats.punches, sim_stats.mismatches, sim_stats.vcpu_ops,
-		sim_stats.vcpus);
+		sim_stats.ioctls, sim_stats.refused, sim_stats.model_only,
+		sim_stats.adopted, sim_stats.zaps, sim_stats.punches,
+		sim_stats.mismatches, sim_stats.vcpu_ops, sim_stats.vcpus,
+		sim_stats.s2_hits, sim_stats.s2_fills, sim_stats.s2_zaps);
 }
 
 /* vCPU threads per trace; ops of further trace threads run inline. */
 #define SIM_MAX_VCPUS 16
+
+/*
+ * The per-vCPU stage-2 cache (docs/sim.md, "Stage-2 cache"): a completed
+ * guest access installs gfn -> (gmem, page file offset) of the VM; a later
+ * guest access of that gfn on the same vCPU goes through the memfd alias at
+ * the cached offset without looking up the memslot.  Direct-mapped by gfn.
+ */
+#define SIM_S2_ENTRIES 64
+
+struct sim_s2_entry {
+	bool valid;
+	int vm; /* VM object */
+	uint64_t gfn;
+	int gmem; /* backed gmem object */
+	uint64_t foff; /* file offset of the gfn's page */
+};
 
 /* One pthread per trace thread that runs guest ops (synchronous handoff). */
 struct sim_vcpu {
@@ -116,6 +133,9 @@ struct sim_vcpu {
 	const struct trace *t;
 	const struct trace_op *op;
 	struct op_result *res;
+	/* stage-2 cache: used by the thread, zapped under lock when idle */
+	struct sim_s2_entry s2[SIM_S2_ENTRIES];
+	unsigned int nr_s2; /* valid entries */
 };
 
 struct backend {
@@ -624,34 +644,95 @@ static void sim_memslot(struct backend *be, const struct trace *t,
 	s->slot_gmem = op->u.memslot.has_gmem ? op->obj2 : TRACE_NO_OBJ;
 }
 
-/* A guest store the model made lands in the memfd too. */
-static void sim_guest(struct backend *be, const struct trace *t,
-		      const struct trace_op *op)
+/*
+ * The memfd page gpa @gpa of VM @vm maps through a live memslot with a
+ * backed gmem: true with *gobj and *foff (file offset of the byte).
+ */
+static bool sim_slot_lookup(struct backend *be, const struct trace *t, int vm,
+			    uint64_t gpa, int *gobj, uint64_t *foff)
 {
-	uint64_t gpa = op->u.guest.gpa;
-	struct sim_obj *g;
 	size_t i;
 
-	if (op->u.guest.access != GM_ACCESS_WRITE)
-		return;
 	for (i = 0; i < be->nr && i < t->nr_objs; i++) {
 		const struct sim_obj *s = &be->o[i];
 
 		if (t->objs[i].kind != TOBJ_SLOT || !s->slot_live ||
-		    t->objs[i].vm != op->obj || gpa < s->slot_gpa ||
+		    t->objs[i].vm != vm || gpa < s->slot_gpa ||
 		    gpa - s->slot_gpa >= s->slot_size)
 			continue;
-		g = sim_gmem(be, s->slot_gmem);
-		if (g)
-			sim_backing_store(&g->b,
-					  s->slot_offset + (gpa - s->slot_gpa),
-					  op->u.guest.byte);
+		if (!sim_gmem(be, s->slot_gmem))
+			return false;
+		*gobj = s->slot_gmem;
+		*foff = s->slot_offset + (gpa - s->slot_gpa);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * A guest access the model completed, on vCPU @c (NULL: inline).  A store
+ * lands in the memfd through the alias (the stage-2 view).  On a vCPU, the
+ * gfn's page is looked up in the vCPU's stage-2 cache first: a hit reaches
+ * the page at the cached offset without the memslot walk -- a load then
+ * reads the real byte, which must be the model's -- and is checked against
+ * the memslots (a stale entry means a zap did not reach the cache); a miss
+ * walks the memslots and installs the entry.
+ */
+static void sim_guest(struct backend *be, const struct trace *t,
+		      const struct trace_op *op, struct op_result *res,
+		      struct sim_vcpu *c)
+{
+	bool write = op->u.guest.access == GM_ACCESS_WRITE;
+	uint64_t gpa = op->u.guest.gpa, gfn = gpa >> 12, foff = 0;
+	struct sim_s2_entry *e = NULL;
+	int gobj = TRACE_NO_OBJ;
+	struct sim_obj *g;
+	bool mapped;
+	uint8_t byte;
+
+	mapped = sim_slot_lookup(be, t, op->obj, gpa, &gobj, &foff);
+	if (c)
+		e = &c->s2[gfn % SIM_S2_ENTRIES];
+	if (e && e->valid && e->vm == op->obj && e->gfn == gfn) {
+		sim_stats.s2_hits++;
+		if (!mapped || gobj != e->gmem ||
+		    (foff & ~0xfffULL) != e->foff) {
+			sim_fail(be, op, res,
+				 "stale stage-2 cache: gfn %#llx cached at "
+				 "gmem %d offset %#llx, memslots say %s",
+				 (unsigned long long)gfn, e->gmem,
+				 (unsigned long long)e->foff,
+				 mapped ? "another page" : "no backed page");
+			return;
+		}
+		g = sim_gmem(be, e->gmem);
+		foff = e->foff + (gpa & 0xfff);
+		if (write)
+			sim_backing_store(&g->b, foff, op->u.guest.byte);
+		else if (!sim_backing_load(&g->b, foff, &byte))
+			sim_check_byte(be, op, res, g, foff, byte);
 		return;
 	}
+	if (!mapped)
+		return;
+	g = sim_gmem(be, gobj);
+	if (write)
+		sim_backing_store(&g->b, foff, op->u.guest.byte);
+	if (!e)
+		return;
+	if (!e->valid)
+		c->nr_s2++;
+	e->valid = true;
+	e->vm = op->obj;
+	e->gfn = gfn;
+	e->gmem = gobj;
+	e->foff = foff & ~0xfffULL;
+	sim_stats.s2_fills++;
 }
 
 static void sim_exec_here(struct backend *be, const struct trace *t,
-			  const struct trace_op *op, struct op_result *res)
+			  const struct trace_op *op, struct op_result *res,
+			  struct sim_vcpu *c)
 {
 	struct sim_obj *o;
 
@@ -708,7 +789,7 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 		break;
 	case TOP_GUEST:
 		if (res->kind == RES_OK)
-			sim_guest(be, t, op);
+			sim_guest(be, t, op, res, c);
 		break;
 	case TOP_FORK:
 		if (res->kind == RES_OK)
@@ -733,7 +814,7 @@ static void *sim_vcpu_main(void *arg)
 		if (c->quit)
 			break;
 		pthread_mutex_unlock(&c->lock);
-		sim_exec_here(c->be, c->t, c->op, c->res);
+		sim_exec_here(c->be, c->t, c->op, c->res, c);
 		pthread_mutex_lock(&c->lock);
 		c->busy = false;
 		pthread_cond_broadcast(&c->cond);
@@ -775,6 +856,46 @@ static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 	return NULL;
 }
 
+/*
+ * Ops that leave the model's stage-2 state alone: every other op may zap
+ * (convert, punch, memslots, attributes, poison, close, munmap, exit, host
+ * accesses that break COW...), so it drops every vCPU's stage-2 cache.
+ */
+static bool sim_keeps_stage2(enum trace_opcode code)
+{
+	switch (code) {
+	case TOP_GUEST:
+	case TOP_STATE:
+	case TOP_CHECK:
+	case TOP_BARRIER:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Drop the stage-2 cache of every vCPU thread (all idle: handoff). */
+static void sim_s2_zap_all(struct backend *be)
+{
+	struct sim_vcpu *c;
+	unsigned int i;
+
+	if (!be->vcpus)
+		return;
+	for (i = 0; i < SIM_MAX_VCPUS; i++) {
+		c = &be->vcpus[i];
+		if (!c->started)
+			continue;
+		pthread_mutex_lock(&c->lock);
+		if (c->nr_s2) {
+			memset(c->s2, 0, sizeof(c->s2));
+			c->nr_s2 = 0;
+			sim_stats.s2_zaps++;
+		}
+		pthread_mutex_unlock(&c->lock);
+	}
+}
+
 static void sim_exec(struct backend *be, const struct trace *t,
 		     const struct trace_op *op, struct op_result *res)
 {
@@ -783,7 +904,9 @@ static void sim_exec(struct backend *be, const struct trace *t,
 	if (op->code == TOP_GUEST && op->thread >= 0)
 		c = sim_vcpu_get(be, op->thread);
 	if (!c) {
-		sim_exec_here(be, t, op, res);
+		sim_exec_here(be, t, op, res, NULL);
+		if (!sim_keeps_stage2(op->code))
+			sim_s2_zap_all(be);
 		return;
 	}
 	/* hand the op to its vCPU thread and wait: trace order is kept */
