@@ -1006,6 +1006,7 @@ int gm_vm_info(struct gm_proc *p, int vm_fd, struct gm_vm_info *info)
 	info->nr_stage2_pages = rmap_count(&kvm->sptes, 0, UINT64_MAX);
 	info->mmu_invalidate_seq = kvm->mmu_invalidate_seq;
 	info->mmu_invalidate_in_progress = kvm->mmu_invalidate_in_progress;
+	info->memslots_gen = kvm->memslots_gen;
 	info->nr_attr_runs = rmap_nr_runs(&kvm->mem_attr);
 	info->refs = kvm->users;
 	return 0;

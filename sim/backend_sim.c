@@ -25,14 +25,24 @@
  * Everything else (vm, memslot, attributes, pin, state, check, barrier)
  * returns the model's result.
  *
- * vCPU threads: a `guest` op with an @tN (or @NAME) prefix runs -- model
- * call and mirroring -- on a pthread of its own for that trace thread,
- * created on first use (up to SIM_MAX_VCPUS; more run inline).  The
- * replayer hands the op over and waits for it, so results keep the trace's
- * order; `barrier` is then already satisfied when it runs.
+ * Trace threads: an op with an @tN (or @NAME) prefix runs -- model call
+ * and mirroring -- on a pthread of its own for that trace thread, created
+ * on first use (up to SIM_MAX_VCPUS; more run inline).  In `ordered` mode
+ * (the default) the replayer hands each op over and waits for it, so
+ * results keep the trace's order.  In `concurrent` mode (header
+ * threads=concurrent, or --threads=concurrent) prefixed ops are queued to
+ * their thread and run concurrently; an op without a prefix, a `barrier`
+ * and close() first wait until every queue is drained.  One mutex (the
+ * big lock, be->lock) serialises every model call and all sim state, as
+ * in `gmemsim stress`; a guest fault drops it between
+ * gm_guest_fault_begin() and gm_guest_fault_finish(), so another thread's
+ * conversion, punch or memslot update can invalidate it (GM_GUEST_RETRY,
+ * faulted again as KVM does on mmu_invalidate_retry).  Real loads and
+ * stores are made under the lock.
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -55,6 +65,7 @@ struct sim_obj {
 	int pslot;
 	/* TOBJ_VM */
 	enum gm_vm_type vm_type;
+	unsigned long epoch; /* bumped by each `vm` op of this name */
 	/* TOBJ_GMEM */
 	bool backed;
 	bool transforms; /* conversions change contents (TDX, SNP) */
@@ -81,7 +92,8 @@ struct sim_obj {
 static struct {
 	unsigned long gmems, unbacked, views, real, resolved, refused,
 		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus,
-		run_pages, ioctls, s2_hits, s2_fills, s2_zaps;
+		run_pages, ioctls, s2_hits, s2_fills, s2_stale, retries,
+		guest_real;
 } sim_stats;
 
 static void sim_stats_print(void)
@@ -91,61 +103,99 @@ static void sim_stats_print(void)
 		"%lu real accesses (%lu faults resolved: %lu pages in "
 		"runs, %lu ioctls; %lu refused), "
 		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
-		"%lu punches, %lu mismatches, %lu guest ops on %lu vCPU "
-		"threads (stage-2 cache: %lu hits, %lu fills, %lu zaps)\n",
+		"%lu punches, %lu mismatches, %lu prefixed ops on %lu "
+		"threads, %lu guest accesses on real memory (stage-2 cache: "
+		"%lu hits, %lu fills, %lu invalidated; %lu fault retries)\n",
 		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
 		sim_stats.real, sim_stats.resolved, sim_stats.run_pages,
 		sim_stats.ioctls, sim_stats.refused, sim_stats.model_only,
 		sim_stats.adopted, sim_stats.zaps, sim_stats.punches,
 		sim_stats.mismatches, sim_stats.vcpu_ops, sim_stats.vcpus,
-		sim_stats.s2_hits, sim_stats.s2_fills, sim_stats.s2_zaps);
+		sim_stats.guest_real, sim_stats.s2_hits, sim_stats.s2_fills,
+		sim_stats.s2_stale, sim_stats.retries);
 }
 
-/* vCPU threads per trace; ops of further trace threads run inline. */
+/* Trace threads per trace; ops of further trace threads run inline. */
 #define SIM_MAX_VCPUS 16
 
 /*
+ * The thread a `guest` op without a prefix runs on: a vCPU of its own
+ * (with its own stage-2 cache), so every guest access is made by a vCPU
+ * thread.  Trace thread ids are >= 0 and < 0x20000.
+ */
+#define SIM_VCPU_DEFAULT 0x7fffffff
+
+/*
  * The per-vCPU stage-2 cache (docs/sim.md, "Stage-2 cache"): a completed
- * guest access installs gfn -> (gmem, page file offset) of the VM; a later
- * guest access of that gfn on the same vCPU goes through the memfd alias at
- * the cached offset without looking up the memslot.  Direct-mapped by gfn.
+ * guest access installs gfn -> (gmem, page file offset) of the VM, tagged
+ * with the VM's mmu_invalidate_seq and memslot generation at the time; a
+ * later access of that gfn on the same vCPU with both unchanged is a hit
+ * and goes through the memfd alias at the cached offset without the
+ * memslot walk.  Any invalidation of the VM (conversion, punch, attribute
+ * update, MMU notifier) bumps the sequence and any memslot update the
+ * generation, so both drop the entry, as a zap drops KVM's SPTE.
+ * Direct-mapped by gfn; touched only under the big lock.
  */
 #define SIM_S2_ENTRIES 64
 
 struct sim_s2_entry {
 	bool valid;
 	int vm; /* VM object */
+	unsigned long epoch; /* the VM object's incarnation */
 	uint64_t gfn;
+	uint64_t seq, gen; /* mmu_invalidate_seq, memslots_gen at fill */
 	int gmem; /* backed gmem object */
 	uint64_t foff; /* file offset of the gfn's page */
 };
 
-/* One pthread per trace thread that runs guest ops (synchronous handoff). */
+/* An op queued for a trace thread. */
+struct sim_work {
+	const struct trace *t;
+	const struct trace_op *op;
+	struct op_result *res;
+};
+
+/* One pthread per trace thread, fed by a queue (under be->qlock). */
 struct sim_vcpu {
 	int id; /* trace thread id (op->thread) */
 	bool started;
 	pthread_t tid;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	/* under lock */
-	bool busy, quit;
 	struct backend *be;
-	const struct trace *t;
-	const struct trace_op *op;
-	struct op_result *res;
-	/* stage-2 cache: used by the thread, zapped under lock when idle */
+	pthread_cond_t cond; /* work queued, or quit */
+	struct sim_work *q;
+	size_t q_head, q_tail, q_cap;
+	/* stage-2 cache: under be->lock */
 	struct sim_s2_entry s2[SIM_S2_ENTRIES];
-	unsigned int nr_s2; /* valid entries */
 };
 
 struct backend {
 	struct backend *model;
 	bool real; /* userfaultfd and signal handlers ready */
+	bool concurrent; /* threads=concurrent */
+	/*
+	 * Fault injection (GMEMSIM_SIM_S2_KEEP=1): stage-2 cache entries
+	 * survive invalidations and memslot updates, so a stale one must be
+	 * caught by the checks (tests/test_sim_threads.c).
+	 */
+	bool s2_keep;
 	struct sim_uffd uffd;
 	struct sim_obj *o;
 	size_t nr;
 	const char *file;
 	unsigned int nr_pslots; /* process slots in use (0: the first) */
+	unsigned long next_epoch; /* VM incarnations */
+	/*
+	 * The big lock: every model call and all sim state.  @inflight
+	 * counts guest faults between begin and finish (lock dropped); a
+	 * close or exit waits for none, as a VM's vCPUs hold it alive.
+	 */
+	pthread_mutex_t lock;
+	pthread_cond_t no_inflight;
+	unsigned int inflight;
+	/* the trace threads' queues */
+	pthread_mutex_t qlock;
+	pthread_cond_t drained; /* a queue became empty */
+	bool quit;
 	struct sim_vcpu *vcpus; /* SIM_MAX_VCPUS, allocated on first use */
 };
 
@@ -159,6 +209,36 @@ static void sim_note_once(const char *why)
 	fprintf(stderr,
 		"sim: no real memory (%s); ops return the model's results\n",
 		why);
+}
+
+void backend_sim_counters(struct backend_sim_counters *c)
+{
+	c->thread_ops = sim_stats.vcpu_ops;
+	c->guest_real = sim_stats.guest_real;
+	c->s2_hits = sim_stats.s2_hits;
+	c->s2_fills = sim_stats.s2_fills;
+	c->s2_stale = sim_stats.s2_stale;
+	c->retries = sim_stats.retries;
+	c->mismatches = sim_stats.mismatches;
+}
+
+static bool sim_cfg_concurrent(const struct trace_config *cfg)
+{
+	const char *env = getenv("GMEMSIM_SIM_THREADS");
+
+	if (env && !strcmp(env, "concurrent"))
+		return true;
+	if (env && !strcmp(env, "ordered"))
+		return false;
+	return cfg && cfg->concurrent;
+}
+
+static void sim_locks_destroy(struct backend *be)
+{
+	pthread_cond_destroy(&be->drained);
+	pthread_mutex_destroy(&be->qlock);
+	pthread_cond_destroy(&be->no_inflight);
+	pthread_mutex_destroy(&be->lock);
 }
 
 static int sim_open(const struct trace *t, const struct trace_config *cfg,
@@ -191,8 +271,16 @@ static int sim_open(const struct trace *t, const struct trace_config *cfg,
 		be->o[i].pslot = -1;
 	}
 	be->nr_pslots = 1;
+	be->concurrent = sim_cfg_concurrent(cfg);
+	be->s2_keep = getenv("GMEMSIM_SIM_S2_KEEP") &&
+		      !strcmp(getenv("GMEMSIM_SIM_S2_KEEP"), "1");
+	pthread_mutex_init(&be->lock, NULL);
+	pthread_cond_init(&be->no_inflight, NULL);
+	pthread_mutex_init(&be->qlock, NULL);
+	pthread_cond_init(&be->drained, NULL);
 	ret = backend_model_ops.open(t, cfg, caps, &be->model, why, why_len);
 	if (ret) {
+		sim_locks_destroy(be);
 		free(be->o);
 		free(be);
 		return ret;
@@ -220,6 +308,27 @@ static int sim_open(const struct trace *t, const struct trace_config *cfg,
 	return 0;
 }
 
+/* Wait until every trace thread has run all the ops queued to it. */
+static void sim_vcpus_drain(struct backend *be)
+{
+	unsigned int i;
+	bool busy;
+
+	if (!be->vcpus)
+		return;
+	pthread_mutex_lock(&be->qlock);
+	for (;;) {
+		busy = false;
+		for (i = 0; i < SIM_MAX_VCPUS && !busy; i++)
+			busy = be->vcpus[i].started &&
+			       be->vcpus[i].q_head != be->vcpus[i].q_tail;
+		if (!busy)
+			break;
+		pthread_cond_wait(&be->drained, &be->qlock);
+	}
+	pthread_mutex_unlock(&be->qlock);
+}
+
 static void sim_vcpus_stop(struct backend *be)
 {
 	struct sim_vcpu *c;
@@ -227,17 +336,19 @@ static void sim_vcpus_stop(struct backend *be)
 
 	if (!be->vcpus)
 		return;
+	pthread_mutex_lock(&be->qlock);
+	be->quit = true;
+	for (i = 0; i < SIM_MAX_VCPUS; i++)
+		if (be->vcpus[i].started)
+			pthread_cond_broadcast(&be->vcpus[i].cond);
+	pthread_mutex_unlock(&be->qlock);
 	for (i = 0; i < SIM_MAX_VCPUS; i++) {
 		c = &be->vcpus[i];
 		if (!c->started)
 			continue;
-		pthread_mutex_lock(&c->lock);
-		c->quit = true;
-		pthread_cond_broadcast(&c->cond);
-		pthread_mutex_unlock(&c->lock);
 		pthread_join(c->tid, NULL);
 		pthread_cond_destroy(&c->cond);
-		pthread_mutex_destroy(&c->lock);
+		free(c->q);
 	}
 	free(be->vcpus);
 	be->vcpus = NULL;
@@ -249,6 +360,7 @@ static void sim_close(struct backend *be)
 
 	if (!be)
 		return;
+	sim_vcpus_drain(be);
 	sim_vcpus_stop(be);
 	for (i = 0; i < be->nr; i++) {
 		sim_view_unmap(&be->o[i].v);
@@ -260,6 +372,7 @@ static void sim_close(struct backend *be)
 		sim_signals_put();
 	}
 	backend_model_ops.close(be->model);
+	sim_locks_destroy(be);
 	free(be->o);
 	free(be);
 }
@@ -670,64 +783,180 @@ static bool sim_slot_lookup(struct backend *be, const struct trace *t, int vm,
 }
 
 /*
- * A guest access the model completed, on vCPU @c (NULL: inline).  A store
- * lands in the memfd through the alias (the stage-2 view).  On a vCPU, the
- * gfn's page is looked up in the vCPU's stage-2 cache first: a hit reaches
- * the page at the cached offset without the memslot walk -- a load then
- * reads the real byte, which must be the model's -- and is checked against
- * the memslots (a stale entry means a zap did not reach the cache); a miss
- * walks the memslots and installs the entry.
+ * The stage-2 cache entry of @gfn of VM @op->obj on vCPU @c that is still
+ * valid -- same VM incarnation, no invalidation and no memslot update
+ * since it was filled -- or NULL.  A stale entry (either moved) counts as
+ * invalidated and is dropped.
+ */
+static struct sim_s2_entry *sim_s2_lookup(struct backend *be,
+					  const struct trace_op *op,
+					  struct sim_vcpu *c,
+					  const struct gm_vm_info *info)
+{
+	uint64_t gfn = op->u.guest.gpa >> 12;
+	struct sim_obj *vm = sim_obj(be, op->obj);
+	struct sim_s2_entry *e;
+
+	if (!c || !vm)
+		return NULL;
+	e = &c->s2[gfn % SIM_S2_ENTRIES];
+	if (!e->valid || e->vm != op->obj || e->epoch != vm->epoch ||
+	    e->gfn != gfn)
+		return NULL;
+	if (be->s2_keep || (e->seq == info->mmu_invalidate_seq &&
+			    e->gen == info->memslots_gen))
+		return e;
+	e->valid = false;
+	sim_stats.s2_stale++;
+	return NULL;
+}
+
+/*
+ * Before the fault: a valid cache entry stands for a stage-2 mapping the
+ * model still has.  If the model has none, it zapped the gfn without
+ * bumping mmu_invalidate_seq or the memslot generation -- an invalidation
+ * a real vCPU would have missed.
+ */
+static bool sim_s2_missed_zap(struct backend *be, const struct trace_op *op,
+			      struct sim_vcpu *c, struct gm_proc *p, int fd)
+{
+	uint64_t gfn = op->u.guest.gpa >> 12;
+	struct gm_vm_info info;
+	unsigned int flags = 0;
+
+	if (!c || gm_vm_info(p, fd, &info) || !sim_s2_lookup(be, op, c, &info))
+		return false;
+	if (gm_vm_stage2_flags(p, fd, gfn, &flags))
+		return false;
+	return (flags & (GM_SPTE_PRESENT | GM_SPTE_GMEM)) !=
+	       (GM_SPTE_PRESENT | GM_SPTE_GMEM);
+}
+
+/*
+ * A guest access the model completed (finish returned OK), on vCPU @c
+ * (NULL: the replayer's thread, no cache).  Only a page the model mapped
+ * from guest_memfd (GM_SPTE_GMEM) is reached on real memory -- an hva
+ * fault's page belongs to whatever the slot's userspace address maps.  The
+ * page is reached through the backing's alias (the stage-2 view): a store
+ * lands there, a load reads the real byte, which must be the model's.  On
+ * a vCPU a valid stage-2 cache entry gives the page without the memslot
+ * walk; it is checked against the walk (a mismatch is a mapping the model
+ * changed without an invalidation).  A miss walks the memslots and fills
+ * the entry.
  */
 static void sim_guest(struct backend *be, const struct trace *t,
 		      const struct trace_op *op, struct op_result *res,
-		      struct sim_vcpu *c)
+		      struct sim_vcpu *c, struct gm_proc *p, int fd)
 {
 	bool write = op->u.guest.access == GM_ACCESS_WRITE;
 	uint64_t gpa = op->u.guest.gpa, gfn = gpa >> 12, foff = 0;
+	struct sim_obj *g, *vm = sim_obj(be, op->obj);
 	struct sim_s2_entry *e = NULL;
+	struct gm_vm_info info;
+	unsigned int flags = 0;
 	int gobj = TRACE_NO_OBJ;
-	struct sim_obj *g;
-	bool mapped;
 	uint8_t byte;
 
-	mapped = sim_slot_lookup(be, t, op->obj, gpa, &gobj, &foff);
-	if (c)
-		e = &c->s2[gfn % SIM_S2_ENTRIES];
-	if (e && e->valid && e->vm == op->obj && e->gfn == gfn) {
+	if (gm_vm_stage2_flags(p, fd, gfn, &flags) || !(flags & GM_SPTE_GMEM))
+		return;
+	if (!sim_slot_lookup(be, t, op->obj, gpa, &gobj, &foff))
+		return; /* a gmem without real memory */
+	if (gm_vm_info(p, fd, &info))
+		return;
+	e = sim_s2_lookup(be, op, c, &info);
+	if (e) {
 		sim_stats.s2_hits++;
-		if (!mapped || gobj != e->gmem ||
-		    (foff & ~0xfffULL) != e->foff) {
+		if (gobj != e->gmem || (foff & ~0xfffULL) != e->foff) {
 			sim_fail(be, op, res,
 				 "stale stage-2 cache: gfn %#llx cached at "
-				 "gmem %d offset %#llx, memslots say %s",
+				 "gmem %d offset %#llx, memslots say gmem %d "
+				 "offset %#llx, and no invalidation ran",
 				 (unsigned long long)gfn, e->gmem,
-				 (unsigned long long)e->foff,
-				 mapped ? "another page" : "no backed page");
+				 (unsigned long long)e->foff, gobj,
+				 (unsigned long long)(foff & ~0xfffULL));
 			return;
 		}
-		g = sim_gmem(be, e->gmem);
 		foff = e->foff + (gpa & 0xfff);
-		if (write)
-			sim_backing_store(&g->b, foff, op->u.guest.byte);
-		else if (!sim_backing_load(&g->b, foff, &byte))
-			sim_check_byte(be, op, res, g, foff, byte);
-		return;
+	} else if (c && vm) {
+		e = &c->s2[gfn % SIM_S2_ENTRIES];
+		e->valid = true;
+		e->vm = op->obj;
+		e->epoch = vm->epoch;
+		e->gfn = gfn;
+		e->seq = info.mmu_invalidate_seq;
+		e->gen = info.memslots_gen;
+		e->gmem = gobj;
+		e->foff = foff & ~0xfffULL;
+		sim_stats.s2_fills++;
 	}
-	if (!mapped)
-		return;
 	g = sim_gmem(be, gobj);
+	sim_stats.guest_real++;
 	if (write)
 		sim_backing_store(&g->b, foff, op->u.guest.byte);
-	if (!e)
+	else if (!sim_backing_load(&g->b, foff, &byte))
+		sim_check_byte(be, op, res, g, foff, byte);
+}
+
+/*
+ * Concurrent mode: KVM faults again for as long as invalidations keep
+ * racing it; under a converter thread that is a livelock to ride out, not
+ * an error, so the bound is high (ordered mode keeps the model's).
+ */
+#define SIM_GUEST_MAX_RETRIES 1024
+
+/*
+ * A `guest` op: the model's stage-2 fault in two steps, with the big lock
+ * dropped in between (called and returning with it held), retried on
+ * GM_GUEST_RETRY like backend_model's gm_guest_access() loop, so in
+ * ordered mode the results are the model backend's.
+ */
+static void sim_guest_op(struct backend *be, const struct trace *t,
+			 const struct trace_op *op, struct op_result *res,
+			 struct sim_vcpu *c)
+{
+	struct gm_guest_fault f;
+	bool missed_zap;
+	struct gm_proc *p;
+	int fd, ret, tries = 0;
+
+	if (!be->real || backend_model_vm(be->model, op->obj, &p, &fd)) {
+		backend_model_ops.exec(be->model, t, op, res);
 		return;
-	if (!e->valid)
-		c->nr_s2++;
-	e->valid = true;
-	e->vm = op->obj;
-	e->gfn = gfn;
-	e->gmem = gobj;
-	e->foff = foff & ~0xfffULL;
-	sim_stats.s2_fills++;
+	}
+	missed_zap = sim_s2_missed_zap(be, op, c, p, fd);
+	for (;;) {
+		backend_model_guest_init(op, &f);
+		ret = gm_guest_fault_begin(p, fd, &f);
+		if (ret)
+			break;
+		if (f.outcome == GM_GUEST_OK) {
+			be->inflight++;
+			pthread_mutex_unlock(&be->lock);
+			if (be->concurrent)
+				sched_yield();
+			pthread_mutex_lock(&be->lock);
+			if (!--be->inflight)
+				pthread_cond_broadcast(&be->no_inflight);
+		}
+		ret = gm_guest_fault_finish(p, fd, &f);
+		if (ret || f.outcome != GM_GUEST_RETRY ||
+		    ++tries >= (be->concurrent ? SIM_GUEST_MAX_RETRIES :
+						 BACKEND_GUEST_MAX_RETRIES))
+			break;
+		sim_stats.retries++;
+	}
+	backend_model_guest_result(op, ret, &f, res);
+	if (res->kind != RES_OK)
+		return;
+	if (missed_zap) {
+		sim_fail(be, op, res,
+			 "stage-2 cache entry of gfn %#llx still valid but "
+			 "the model has no mapping: zapped without an "
+			 "invalidation",
+			 (unsigned long long)(op->u.guest.gpa >> 12));
+		return;
+	}
+	sim_guest(be, t, op, res, c, p, fd);
 }
 
 static void sim_exec_here(struct backend *be, const struct trace *t,
@@ -736,6 +965,10 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 {
 	struct sim_obj *o;
 
+	if (op->code == TOP_GUEST) {
+		sim_guest_op(be, t, op, res, c);
+		return;
+	}
 	backend_model_ops.exec(be->model, t, op, res);
 	if (!be->real || res->kind == RES_SKIPPED)
 		return;
@@ -751,7 +984,11 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 	switch (op->code) {
 	case TOP_VM:
 		o = sim_obj(be, op->obj);
-		if (o && res->kind == RES_OK)
+		if (!o)
+			break;
+		/* a new incarnation: no cache entry of the old one is valid */
+		o->epoch = ++be->next_epoch;
+		if (res->kind == RES_OK)
 			o->vm_type = op->u.vm.vm_type;
 		break;
 	case TOP_GMEM:
@@ -787,10 +1024,6 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 		    (size_t)op->obj < be->nr)
 			sim_memslot(be, t, op);
 		break;
-	case TOP_GUEST:
-		if (res->kind == RES_OK)
-			sim_guest(be, t, op, res, c);
-		break;
 	case TOP_FORK:
 		if (res->kind == RES_OK)
 			sim_fork(be, op);
@@ -803,27 +1036,51 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 	}
 }
 
+/*
+ * Run @op under the big lock.  A close or a process exit first waits for
+ * guest faults in flight (between begin and finish): a vCPU keeps its VM
+ * and the guest_memfd page it resolved alive until its fault is done.
+ */
+static void sim_exec_locked(struct backend *be, const struct trace *t,
+			    const struct trace_op *op, struct op_result *res,
+			    struct sim_vcpu *c)
+{
+	pthread_mutex_lock(&be->lock);
+	if (op->code == TOP_CLOSE || op->code == TOP_EXIT)
+		while (be->inflight)
+			pthread_cond_wait(&be->no_inflight, &be->lock);
+	sim_exec_here(be, t, op, res, c);
+	if (c && c->id != SIM_VCPU_DEFAULT)
+		sim_stats.vcpu_ops++;
+	pthread_mutex_unlock(&be->lock);
+}
+
 static void *sim_vcpu_main(void *arg)
 {
 	struct sim_vcpu *c = arg;
+	struct backend *be = c->be;
+	struct sim_work w;
 
-	pthread_mutex_lock(&c->lock);
+	pthread_mutex_lock(&be->qlock);
 	for (;;) {
-		while (!c->busy && !c->quit)
-			pthread_cond_wait(&c->cond, &c->lock);
-		if (c->quit)
-			break;
-		pthread_mutex_unlock(&c->lock);
-		sim_exec_here(c->be, c->t, c->op, c->res, c);
-		pthread_mutex_lock(&c->lock);
-		c->busy = false;
-		pthread_cond_broadcast(&c->cond);
+		while (c->q_head == c->q_tail && !be->quit)
+			pthread_cond_wait(&c->cond, &be->qlock);
+		if (c->q_head == c->q_tail)
+			break; /* quit, nothing left */
+		w = c->q[c->q_head];
+		pthread_mutex_unlock(&be->qlock);
+		sim_exec_locked(be, w.t, w.op, w.res, c);
+		pthread_mutex_lock(&be->qlock);
+		if (++c->q_head == c->q_tail) {
+			c->q_head = c->q_tail = 0;
+			pthread_cond_broadcast(&be->drained);
+		}
 	}
-	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&be->qlock);
 	return NULL;
 }
 
-/* The vCPU thread of trace thread @id, started on first use, or NULL. */
+/* The thread of trace thread @id, started on first use, or NULL. */
 static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 {
 	struct sim_vcpu *c;
@@ -842,11 +1099,9 @@ static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 			continue;
 		c->id = id;
 		c->be = be;
-		pthread_mutex_init(&c->lock, NULL);
 		pthread_cond_init(&c->cond, NULL);
 		if (pthread_create(&c->tid, NULL, sim_vcpu_main, c)) {
 			pthread_cond_destroy(&c->cond);
-			pthread_mutex_destroy(&c->lock);
 			return NULL;
 		}
 		c->started = true;
@@ -856,44 +1111,35 @@ static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 	return NULL;
 }
 
-/*
- * Ops that leave the model's stage-2 state alone: every other op may zap
- * (convert, punch, memslots, attributes, poison, close, munmap, exit, host
- * accesses that break COW...), so it drops every vCPU's stage-2 cache.
- */
-static bool sim_keeps_stage2(enum trace_opcode code)
+/* Queue @op to thread @c; with @wait, until it ran. */
+static int sim_vcpu_queue(struct backend *be, struct sim_vcpu *c,
+			  const struct trace *t, const struct trace_op *op,
+			  struct op_result *res, bool wait)
 {
-	switch (code) {
-	case TOP_GUEST:
-	case TOP_STATE:
-	case TOP_CHECK:
-	case TOP_BARRIER:
-		return true;
-	default:
-		return false;
-	}
-}
+	struct sim_work *q;
 
-/* Drop the stage-2 cache of every vCPU thread (all idle: handoff). */
-static void sim_s2_zap_all(struct backend *be)
-{
-	struct sim_vcpu *c;
-	unsigned int i;
+	pthread_mutex_lock(&be->qlock);
+	if (c->q_tail == c->q_cap) {
+		size_t cap = c->q_cap ? 2 * c->q_cap : 16;
 
-	if (!be->vcpus)
-		return;
-	for (i = 0; i < SIM_MAX_VCPUS; i++) {
-		c = &be->vcpus[i];
-		if (!c->started)
-			continue;
-		pthread_mutex_lock(&c->lock);
-		if (c->nr_s2) {
-			memset(c->s2, 0, sizeof(c->s2));
-			c->nr_s2 = 0;
-			sim_stats.s2_zaps++;
+		q = realloc(c->q, cap * sizeof(*q));
+		if (!q) {
+			pthread_mutex_unlock(&be->qlock);
+			return -ENOMEM;
 		}
-		pthread_mutex_unlock(&c->lock);
+		c->q = q;
+		c->q_cap = cap;
 	}
+	c->q[c->q_tail].t = t;
+	c->q[c->q_tail].op = op;
+	c->q[c->q_tail].res = res;
+	c->q_tail++;
+	pthread_cond_broadcast(&c->cond);
+	if (wait)
+		while (c->q_head != c->q_tail)
+			pthread_cond_wait(&be->drained, &be->qlock);
+	pthread_mutex_unlock(&be->qlock);
+	return 0;
 }
 
 static void sim_exec(struct backend *be, const struct trace *t,
@@ -901,25 +1147,19 @@ static void sim_exec(struct backend *be, const struct trace *t,
 {
 	struct sim_vcpu *c = NULL;
 
-	if (op->code == TOP_GUEST && op->thread >= 0)
+	if (op->thread >= 0 && op->code != TOP_BARRIER) {
 		c = sim_vcpu_get(be, op->thread);
-	if (!c) {
-		sim_exec_here(be, t, op, res, NULL);
-		if (!sim_keeps_stage2(op->code))
-			sim_s2_zap_all(be);
-		return;
+		if (c && !sim_vcpu_queue(be, c, t, op, res, !be->concurrent))
+			return;
 	}
-	/* hand the op to its vCPU thread and wait: trace order is kept */
-	pthread_mutex_lock(&c->lock);
-	c->t = t;
-	c->op = op;
-	c->res = res;
-	c->busy = true;
-	pthread_cond_broadcast(&c->cond);
-	while (c->busy)
-		pthread_cond_wait(&c->cond, &c->lock);
-	pthread_mutex_unlock(&c->lock);
-	sim_stats.vcpu_ops++;
+	/* unprefixed ops and barriers: every thread catches up first */
+	sim_vcpus_drain(be);
+	if (op->code == TOP_GUEST) {
+		c = sim_vcpu_get(be, SIM_VCPU_DEFAULT);
+		if (c && !sim_vcpu_queue(be, c, t, op, res, true))
+			return;
+	}
+	sim_exec_locked(be, t, op, res, NULL);
 }
 
 const struct backend_ops backend_sim_ops = {

@@ -21,6 +21,7 @@
 #include "test_util.h"
 
 extern CU_TestInfo sim_tests[]; /* tests/test_sim.c */
+extern CU_TestInfo sim_threads_tests[]; /* tests/test_sim_threads.c */
 
 static CU_SuiteInfo suites[] = {
 	{ "create", NULL, NULL, fx_setup_kernel, fx_teardown, create_tests },
@@ -63,6 +64,7 @@ static CU_SuiteInfo suites[] = {
 	{ "hugetlb", NULL, NULL, fx_setup_hugetlb, fx_teardown,
 	  hugetlb_tests },
 	{ "sim", NULL, NULL, NULL, NULL, sim_tests },
+	{ "sim_threads", NULL, NULL, NULL, NULL, sim_threads_tests },
 	CU_SUITE_INFO_NULL,
 };
 

@@ -10,11 +10,22 @@
  * Limits (to keep the test from overrunning its own buffers, not the
  * model's): gm_mincore only gets lengths its vec can hold, gm_read /
  * gm_write / gm_pread / gm_pwrite only lengths their buffer can hold.
+ *
+ * The last tests are about the trace layer's robustness (traces/parse.c,
+ * traces/result.c, traces/replay.c; docs/trace-format.md): expectation
+ * alternatives ("-> R1 | R2", spaced or glued, their errors and their
+ * matching), the threads= header setting, and the replayer's two phases
+ * (exec every op, close, then judge) checked with a backend that finishes
+ * its ops only in close().
  */
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
+#include "replay.h"
 #include "test_util.h"
+#include "trace.h"
 
 #define SZ (4 * MiB)
 #define GPA0 (1ULL << 32)
@@ -547,6 +558,445 @@ static void test_robust_fds_and_fork(void)
 	rb_free(&r);
 }
 
+/* ---- trace layer: expectation alternatives, threads=, two phases ---- */
+
+#define TR_HDR "gmemtrace 1 profile=mainline\n"
+/* a mapped page holding 0x31: a read of m0 0x1000 answers ok byte=0x31 */
+#define TR_BODY                                              \
+	"vm vm0\n"                                           \
+	"gmem g0 vm0 size=2M flags=mmap|init_shared -> ok\n" \
+	"mmap m0 g0 0+2M -> ok\n"                            \
+	"write m0 0x1000 byte=0x31 -> ok\n"
+#define TR_SETUP TR_HDR TR_BODY
+
+static struct trace *tr_parse(const char *text)
+{
+	struct trace *t = trace_parse("t.trace", text, strlen(text));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+	return t;
+}
+
+/* The only op of a header + one-line trace (with TR_SETUP: the last). */
+static const struct trace_op *tr_last(const struct trace *t)
+{
+	CU_ASSERT_FATAL(t->nr_ops > 0);
+	return &t->ops[t->nr_ops - 1];
+}
+
+static void tr_expect_kind(const struct op_result *r, enum result_kind kind,
+			   unsigned int keys)
+{
+	EXPECT_EQ(r->kind, kind);
+	EXPECT_EQ(r->keys, keys);
+}
+
+/* "-> ok byte=0x31 | exit" and the like: every alternative lands. */
+static void test_trace_expect_alt_spaced(void)
+{
+	const struct trace_op *op;
+	struct trace *t;
+
+	t = tr_parse(TR_SETUP "read m0 0x1000 -> ok byte=0x31 | exit\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	op = tr_last(t);
+	CU_ASSERT(op->has_expect);
+	tr_expect_kind(&op->expect, RES_OK, RKEY_BYTE);
+	EXPECT_EQ(op->expect.byte, 0x31);
+	EXPECT_EQ(op->nr_expect_alt, 1);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(op->expect_alt);
+	tr_expect_kind(&op->expect_alt[0], RES_EXIT, 0);
+	trace_free(t);
+
+	/* the maximum: 4 alternatives, each with its own keys */
+	t = tr_parse(TR_HDR "vm vm0\ngmem g0 vm0 size=2M\n"
+			    "convert g0 0+4K private -> ok | ENOTTY | "
+			    "EAGAIN error_offset=0x1000 | EINVAL\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	op = tr_last(t);
+	tr_expect_kind(&op->expect, RES_OK, 0);
+	EXPECT_EQ(op->nr_expect_alt, TRACE_MAX_EXPECT - 1);
+	tr_expect_kind(&op->expect_alt[0], RES_ERRNO, 0);
+	EXPECT_EQ(op->expect_alt[0].err, ENOTTY);
+	tr_expect_kind(&op->expect_alt[1], RES_ERRNO, RKEY_ERROR_OFFSET);
+	EXPECT_EQ(op->expect_alt[1].err, EAGAIN);
+	EXPECT_EQ(op->expect_alt[1].error_offset, 0x1000);
+	tr_expect_kind(&op->expect_alt[2], RES_ERRNO, 0);
+	EXPECT_EQ(op->expect_alt[2].err, EINVAL);
+	trace_free(t);
+
+	/* one result: no alternatives, nothing allocated */
+	t = tr_parse(TR_SETUP "read m0 0x1000 -> ok byte=0x31\n");
+	op = tr_last(t);
+	EXPECT_EQ(op->nr_expect_alt, 0);
+	CU_ASSERT_PTR_NULL(op->expect_alt);
+	trace_free(t);
+}
+
+/* '|' needs no blanks around it: all of these are "ok byte=0x01 | exit". */
+static void test_trace_expect_alt_glued(void)
+{
+	static const char *const rhs[] = {
+		"ok byte=1|exit",
+		"ok byte=1 |exit",
+		"ok byte=1| exit",
+		"ok byte=1 | exit",
+		"\tok byte=0x01\t|\texit\t",
+		"ok byte=1|exit # comment",
+	};
+	const struct trace_op *op;
+	struct trace *t;
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rhs); i++) {
+		snprintf(text, sizeof(text), "%sread m0 0x1000 ->%s\n",
+			 TR_SETUP, rhs[i]);
+		t = tr_parse(text);
+		EXPECT_EQ(t->nr_errors, 0);
+		op = tr_last(t);
+		EXPECT_EQ(op->code, TOP_READ);
+		tr_expect_kind(&op->expect, RES_OK, RKEY_BYTE);
+		EXPECT_EQ(op->expect.byte, 1);
+		EXPECT_EQ(op->nr_expect_alt, 1);
+		tr_expect_kind(&op->expect_alt[0], RES_EXIT, 0);
+		trace_free(t);
+	}
+
+	/* glued to the arrow, both ways round */
+	t = tr_parse(TR_SETUP "read m0 0x1000->exit|ok\n");
+	op = tr_last(t);
+	EXPECT_EQ(t->nr_errors, 0);
+	tr_expect_kind(&op->expect, RES_EXIT, 0);
+	EXPECT_EQ(op->nr_expect_alt, 1);
+	tr_expect_kind(&op->expect_alt[0], RES_OK, 0);
+	trace_free(t);
+
+	/* before "->" a '|' stays inside its token (flags) */
+	t = tr_parse(TR_HDR "vm vm0\n"
+			    "gmem g0 vm0 size=2M flags=mmap|init_shared "
+			    "-> ok|EINVAL\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	op = tr_last(t);
+	EXPECT_EQ(op->u.gmem.flags,
+		  TRACE_GMEM_FLAG_MMAP | TRACE_GMEM_FLAG_INIT_SHARED);
+	EXPECT_EQ(op->nr_expect_alt, 1);
+	trace_free(t);
+}
+
+/* Each bad expectation is a parse error on its line, saying why. */
+static void test_trace_expect_alt_errors(void)
+{
+	static const struct {
+		const char *rhs;
+		const char *error;
+	} bad[] = {
+		{ "ok |", "empty alternative 2 after '->'" },
+		{ "ok|", "empty alternative 2 after '->'" },
+		{ "| ok", "empty alternative 1 after '->'" },
+		{ "|", "empty alternative 1 after '->'" },
+		{ "ok || exit", "empty alternative 2 after '->'" },
+		{ "ok | exit | | mmio", "empty alternative 3 after '->'" },
+		{ "ok|exit|mmio|SIGBUS|EINVAL",
+		  "5 alternatives after '->' (at most 4)" },
+		{ "ok | exit | mmio | SIGBUS | EINVAL | EFAULT",
+		  "6 alternatives after '->' (at most 4)" },
+		{ "ok | EBOGUS", "alternative 2: unknown result 'EBOGUS'" },
+		{ "ok | exit byte", "alternative 2: unexpected 'byte' after" },
+		{ "ok byte=1 byte=2 | exit",
+		  "alternative 1: result: 'byte' given twice" },
+		{ "", "'->' without a result" },
+		{ "EBOGUS", "unknown result 'EBOGUS'" },
+	};
+	const struct trace_op *op;
+	struct trace *t;
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		snprintf(text, sizeof(text), "%sread m0 0x1000 -> %s\n",
+			 TR_SETUP, bad[i].rhs);
+		t = tr_parse(text);
+		EXPECT_EQ(t->nr_errors, 1);
+		op = tr_last(t);
+		EXPECT_EQ(op->code, TOP_ERROR);
+		EXPECT_EQ(op->line, 6);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(op->error);
+		if (!strstr(op->error, bad[i].error))
+			printf("\n  '-> %s': got '%s' ", bad[i].rhs, op->error);
+		CU_ASSERT_PTR_NOT_NULL(strstr(op->error, bad[i].error));
+		CU_ASSERT_PTR_NULL(op->expect_alt);
+		trace_free(t);
+	}
+}
+
+/* Replay @text on the model; the messages go to *@out (caller frees). */
+static int tr_replay(const char *text, struct replay_stats *st, char **out,
+		     bool verbose)
+{
+	struct replay_opts o;
+	struct trace *t;
+	size_t len;
+	FILE *f;
+	int ret;
+
+	t = tr_parse(text);
+	f = open_memstream(out, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	memset(st, 0, sizeof(*st));
+	memset(&o, 0, sizeof(o));
+	o.out = f;
+	o.verbose = verbose;
+	ret = replay_trace(t, &backend_model_ops, &o, st);
+	fclose(f);
+	trace_free(t);
+	return ret;
+}
+
+/* An op passes when any alternative matches; a failure lists them all. */
+static void test_trace_expect_alt_match(void)
+{
+	struct replay_stats st;
+	char *out = NULL;
+
+	/* the second (and the last) alternative matches */
+	EXPECT_EQ(tr_replay(TR_SETUP
+			    "read m0 0x1000 -> exit | ok byte=0x31\n"
+			    "read m0 0x1000 -> SIGBUS | exit | EFAULT | ok\n",
+			    &st, &out, false),
+		  0);
+	EXPECT_EQ(st.passed, 5);
+	EXPECT_EQ(st.failed, 0);
+	CU_ASSERT_STRING_EQUAL(out, "");
+	free(out);
+
+	/* none matches: one failure naming every alternative */
+	EXPECT_EQ(tr_replay(TR_SETUP
+			    "read m0 0x1000 -> ok byte=0x32 | exit | EFAULT\n",
+			    &st, &out, false),
+		  1);
+	EXPECT_EQ(st.passed, 3);
+	EXPECT_EQ(st.failed, 1);
+	CU_ASSERT_STRING_EQUAL(out,
+			       "t.trace:6: read m0 0x1000: expected ok "
+			       "byte=0x32 | exit | EFAULT, got ok byte=0x31\n");
+	free(out);
+
+	/* the helpers themselves */
+	{
+		struct op_result alt[2] = {
+			{ .kind = RES_EXIT },
+			{ .kind = RES_ERRNO, .err = EFAULT },
+		};
+		struct op_result got = { .kind = RES_ERRNO, .err = EFAULT };
+		struct trace_op op = {
+			.has_expect = true,
+			.expect = { .kind = RES_OK },
+			.nr_expect_alt = 2,
+			.expect_alt = alt,
+		};
+		char buf[64];
+
+		CU_ASSERT(op_expect_matches(&op, &got));
+		got.err = EINVAL;
+		CU_ASSERT(!op_expect_matches(&op, &got));
+		got.kind = RES_OK;
+		CU_ASSERT(op_expect_matches(&op, &got));
+		op_expect_format(&op, buf, sizeof(buf));
+		CU_ASSERT_STRING_EQUAL(buf, "ok | exit | EFAULT");
+		/* truncated, still terminated */
+		op_expect_format(&op, buf, 8);
+		CU_ASSERT_STRING_EQUAL(buf, "ok | ex");
+		op.nr_expect_alt = 0;
+		op_expect_format(&op, buf, sizeof(buf));
+		CU_ASSERT_STRING_EQUAL(buf, "ok");
+	}
+}
+
+/* threads=ordered|concurrent: default, both values, a bad value. */
+static void test_trace_header_threads(void)
+{
+	bool conc = true;
+	struct trace *t;
+
+	t = tr_parse(TR_HDR "vm vm0\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	CU_ASSERT(!t->cfg.concurrent);
+	CU_ASSERT(!t->cfg.threads_set);
+	trace_free(t);
+
+	t = tr_parse("gmemtrace 1 threads=concurrent\nvm vm0\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	CU_ASSERT(t->cfg.concurrent);
+	CU_ASSERT(t->cfg.threads_set);
+	trace_free(t);
+
+	t = tr_parse("gmemtrace 1 threads=ordered profile=inplace\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	CU_ASSERT(!t->cfg.concurrent);
+	CU_ASSERT(t->cfg.threads_set);
+	EXPECT_EQ(t->cfg.profile, GM_PROFILE_INPLACE);
+	trace_free(t);
+
+	/* a bad value: an error on the header line, other keys still apply */
+	t = tr_parse("gmemtrace 1 threads=parallel profile=inplace\nvm vm0\n");
+	EXPECT_EQ(t->nr_errors, 1);
+	EXPECT_EQ(t->ops[0].code, TOP_ERROR);
+	EXPECT_EQ(t->ops[0].line, 1);
+	CU_ASSERT_STRING_EQUAL(t->ops[0].error,
+			       "header: threads 'parallel' is not ordered "
+			       "or concurrent");
+	CU_ASSERT(!t->cfg.threads_set);
+	CU_ASSERT(!t->cfg.concurrent);
+	EXPECT_EQ(t->cfg.profile, GM_PROFILE_INPLACE);
+	trace_free(t);
+
+	t = tr_parse("gmemtrace 1 threads=\n");
+	EXPECT_EQ(t->nr_errors, 1);
+	CU_ASSERT(!t->cfg.threads_set);
+	trace_free(t);
+
+	/* given twice: the last wins, as for every header key */
+	t = tr_parse("gmemtrace 1 threads=concurrent threads=ordered\n");
+	EXPECT_EQ(t->nr_errors, 0);
+	CU_ASSERT(!t->cfg.concurrent);
+	trace_free(t);
+
+	/* what --threads= of replay and diff parses with */
+	GM_OK(trace_threads_parse("concurrent", &conc));
+	CU_ASSERT(conc);
+	GM_OK(trace_threads_parse("ordered", &conc));
+	CU_ASSERT(!conc);
+	GM_ERR(trace_threads_parse("Ordered", &conc), -EINVAL);
+	GM_ERR(trace_threads_parse("", &conc), -EINVAL);
+	CU_ASSERT(!conc);
+	CU_ASSERT_STRING_EQUAL(trace_threads_name(true), "concurrent");
+	CU_ASSERT_STRING_EQUAL(trace_threads_name(false), "ordered");
+}
+
+/*
+ * A backend that finishes every op only in close(), as the sim may in
+ * threads=concurrent mode: exec() records where the result goes and
+ * close() fills each in (read: ok byte=0x31, anything else: ok), writing a
+ * marker to the replay's stream first.  The replayer must judge after
+ * close(): every expectation passes, and no line comes before the marker.
+ */
+#define TR_LATE_MAX 16
+
+struct tr_late {
+	const struct trace *t;
+	const struct trace_op *op[TR_LATE_MAX];
+	struct op_result *res[TR_LATE_MAX];
+	unsigned int nr;
+	bool concurrent;
+};
+
+static struct tr_late tr_late;
+static FILE *tr_late_out;
+
+static int tr_late_open(const struct trace *t, const struct trace_config *cfg,
+			const struct backend_caps *caps, struct backend **out,
+			char *why, size_t why_len)
+{
+	(void)caps;
+	(void)why;
+	(void)why_len;
+	memset(&tr_late, 0, sizeof(tr_late));
+	tr_late.t = t;
+	tr_late.concurrent = cfg->concurrent;
+	*out = (struct backend *)&tr_late;
+	return 0;
+}
+
+static void tr_late_exec(struct backend *be, const struct trace *t,
+			 const struct trace_op *op, struct op_result *res)
+{
+	struct tr_late *l = (struct tr_late *)be;
+
+	CU_ASSERT_PTR_EQUAL(t, l->t);
+	CU_ASSERT_FATAL(l->nr < TR_LATE_MAX);
+	/* a result nobody may look at yet */
+	res->kind = RES_KIND_MAX;
+	l->op[l->nr] = op;
+	l->res[l->nr++] = res;
+}
+
+static void tr_late_close(struct backend *be)
+{
+	struct tr_late *l = (struct tr_late *)be;
+	unsigned int i;
+
+	fputs("closed\n", tr_late_out);
+	for (i = 0; i < l->nr; i++) {
+		memset(l->res[i], 0, sizeof(*l->res[i]));
+		l->res[i]->kind = RES_OK;
+		if (l->op[i]->code == TOP_READ) {
+			l->res[i]->keys = RKEY_BYTE;
+			l->res[i]->byte = 0x31;
+		}
+	}
+}
+
+static const struct backend_ops tr_late_ops = {
+	.name = "late",
+	.open = tr_late_open,
+	.exec = tr_late_exec,
+	.close = tr_late_close,
+};
+
+static void test_trace_replay_judges_after_close(void)
+{
+	struct trace_config cfg;
+	struct replay_stats st;
+	struct replay_opts o;
+	struct trace *t;
+	char *out = NULL;
+	size_t len;
+
+	t = tr_parse("gmemtrace 1 threads=concurrent\n" TR_BODY
+		     "@t1 read m0 0x1000 -> ok byte=0x31 | exit\n"
+		     "@t2 read m0 0x1000 -> exit | ok byte=0x31\n"
+		     "bogus line\n"
+		     "barrier -> ok\n"
+		     "@t1 read m0 0x1000 -> ok byte=0x32\n");
+	EXPECT_EQ(t->nr_errors, 1);
+	tr_late_out = open_memstream(&out, &len);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tr_late_out);
+	memset(&st, 0, sizeof(st));
+	memset(&o, 0, sizeof(o));
+	o.out = tr_late_out;
+	o.verbose = true;
+	/* the command-line override reaches the backend through o.cfg */
+	cfg = t->cfg;
+	CU_ASSERT(cfg.concurrent);
+	cfg.concurrent = false;
+	o.cfg = &cfg;
+	EXPECT_EQ(replay_trace(t, &tr_late_ops, &o, &st), 1);
+	fclose(tr_late_out);
+	tr_late_out = NULL;
+	CU_ASSERT(!tr_late.concurrent);
+	EXPECT_EQ(tr_late.nr, 8);
+	EXPECT_EQ(st.passed, 6);
+	EXPECT_EQ(st.failed, 2); /* a parse error, an expectation */
+	EXPECT_EQ(st.skipped, 0);
+	CU_ASSERT_STRING_EQUAL(
+		out,
+		"closed\n"
+		"t.trace:2: vm vm0 -> ok\n"
+		"t.trace:3: gmem g0 vm0 size=2M flags=mmap|init_shared -> ok\n"
+		"t.trace:4: mmap m0 g0 0+2M -> ok\n"
+		"t.trace:5: write m0 0x1000 byte=0x31 -> ok\n"
+		"t.trace:6: @t1 read m0 0x1000 -> ok byte=0x31\n"
+		"t.trace:7: @t2 read m0 0x1000 -> ok byte=0x31\n"
+		"t.trace:8: error: unknown op 'bogus'\n"
+		"t.trace:9: barrier -> ok\n"
+		"t.trace:10: @t1 read m0 0x1000 -> ok byte=0x31\n"
+		"t.trace:10: @t1 read m0 0x1000: expected ok byte=0x32, got "
+		"ok byte=0x31\n");
+	free(out);
+	trace_free(t);
+}
+
 CU_TestInfo robust_tests[] = {
 	{ "test_robust_fallocate", test_robust_fallocate },
 	{ "test_robust_mmap", test_robust_mmap },
@@ -561,5 +1011,12 @@ CU_TestInfo robust_tests[] = {
 	{ "test_robust_ioctl", test_robust_ioctl },
 	{ "test_robust_gmem_ops", test_robust_gmem_ops },
 	{ "test_robust_fds_and_fork", test_robust_fds_and_fork },
+	{ "test_trace_expect_alt_spaced", test_trace_expect_alt_spaced },
+	{ "test_trace_expect_alt_glued", test_trace_expect_alt_glued },
+	{ "test_trace_expect_alt_errors", test_trace_expect_alt_errors },
+	{ "test_trace_expect_alt_match", test_trace_expect_alt_match },
+	{ "test_trace_header_threads", test_trace_header_threads },
+	{ "test_trace_replay_judges_after_close",
+	  test_trace_replay_judges_after_close },
 	CU_TEST_INFO_NULL,
 };

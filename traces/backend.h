@@ -36,6 +36,13 @@ struct backend_ops {
 	int (*open)(const struct trace *t, const struct trace_config *cfg,
 		    const struct backend_caps *caps, struct backend **out,
 		    char *why, size_t why_len);
+	/*
+	 * exec() may return before its op has finished (the sim in
+	 * threads=concurrent mode queues a prefixed op to its thread), but
+	 * every result it was handed must be final when close() returns;
+	 * the replayer reads, judges and prints results only after close(),
+	 * and keeps the result array alive until then.
+	 */
 	void (*exec)(struct backend *be, const struct trace *t,
 		     const struct trace_op *op, struct op_result *res);
 	void (*close)(struct backend *be);
@@ -54,6 +61,39 @@ extern const struct backend_ops backend_sim_ops;
 struct gm_proc;
 int backend_model_map(struct backend *be, int obj, struct gm_proc **p,
 		      uint64_t *addr);
+
+/*
+ * The model backend's process and descriptor of object @obj (a VM for
+ * guest faults; -1 when its creating op failed or it was closed), so the
+ * sim can run gm_guest_fault_begin()/finish() itself.  Returns 0, or
+ * -ENOENT when @obj is not an object of the trace.
+ */
+int backend_model_vm(struct backend *be, int obj, struct gm_proc **p,
+		     int *fd);
+
+/* A `guest` op as the model backend runs it: the fault to start from... */
+struct gm_guest_fault;
+void backend_model_guest_init(const struct trace_op *op,
+			      struct gm_guest_fault *f);
+/* ...and its result (@ret: what gm_guest_access() or finish returned). */
+void backend_model_guest_result(const struct trace_op *op, int ret,
+				const struct gm_guest_fault *f,
+				struct op_result *res);
+/* Faults again after this many GM_GUEST_RETRY in a row: EAGAIN. */
+#define BACKEND_GUEST_MAX_RETRIES 8
+
+/*
+ * What the sim backend did so far in this process (docs/sim.md; the same
+ * numbers GMEMSIM_SIM_STATS prints), for tests: ops run on trace threads,
+ * guest accesses made on real memory, per-vCPU stage-2 cache hits, fills
+ * and entries found invalidated, guest faults retried after an
+ * invalidation, and ops failed because real memory disagreed.
+ */
+struct backend_sim_counters {
+	unsigned long thread_ops, guest_real, s2_hits, s2_fills, s2_stale,
+		retries, mismatches;
+};
+void backend_sim_counters(struct backend_sim_counters *c);
 
 const struct backend_ops *backend_find(const char *name);
 

@@ -402,36 +402,33 @@ static void model_convert(struct backend *be, const struct trace_op *op,
 }
 
 /* A single-threaded replay never races an invalidation; retry a bit. */
-#define GUEST_MAX_RETRIES 8
-
-static void model_guest(struct backend *be, const struct trace_op *op,
-			struct op_result *res)
+void backend_model_guest_init(const struct trace_op *op,
+			      struct gm_guest_fault *f)
 {
-	struct gm_guest_fault f;
-	int ret, tries = 0;
+	memset(f, 0, sizeof(*f));
+	f->gpa = op->u.guest.gpa;
+	f->access = op->u.guest.access;
+	f->intent = op->u.guest.intent;
+	f->byte = op->u.guest.byte;
+	f->accept = op->u.guest.accept;
+}
 
-	do {
-		memset(&f, 0, sizeof(f));
-		f.gpa = op->u.guest.gpa;
-		f.access = op->u.guest.access;
-		f.intent = op->u.guest.intent;
-		f.byte = op->u.guest.byte;
-		f.accept = op->u.guest.accept;
-		ret = gm_guest_access(be->proc, obj_fd(be, op->obj), &f);
-	} while (!ret && f.outcome == GM_GUEST_RETRY &&
-		 ++tries < GUEST_MAX_RETRIES);
+void backend_model_guest_result(const struct trace_op *op, int ret,
+				const struct gm_guest_fault *f,
+				struct op_result *res)
+{
 	if (ret) {
 		set_errno_result(res, ret);
 		return;
 	}
-	switch (f.outcome) {
+	switch (f->outcome) {
 	case GM_GUEST_OK:
 		res->kind = RES_OK;
 		res->keys |= RKEY_ORDER;
-		res->order = f.order;
+		res->order = f->order;
 		if (op->u.guest.access == GM_ACCESS_READ) {
 			res->keys |= RKEY_BYTE;
-			res->byte = f.value;
+			res->byte = f->value;
 		}
 		break;
 	case GM_GUEST_EXIT:
@@ -442,7 +439,7 @@ static void model_guest(struct backend *be, const struct trace_op *op,
 		break;
 	case GM_GUEST_ERROR:
 		res->kind = RES_ERRNO;
-		res->err = f.err ? f.err : EFAULT;
+		res->err = f->err ? f->err : EFAULT;
 		break;
 	case GM_GUEST_RETRY:
 	default:
@@ -450,6 +447,20 @@ static void model_guest(struct backend *be, const struct trace_op *op,
 		res->err = EAGAIN;
 		break;
 	}
+}
+
+static void model_guest(struct backend *be, const struct trace_op *op,
+			struct op_result *res)
+{
+	struct gm_guest_fault f;
+	int ret, tries = 0;
+
+	do {
+		backend_model_guest_init(op, &f);
+		ret = gm_guest_access(be->proc, obj_fd(be, op->obj), &f);
+	} while (!ret && f.outcome == GM_GUEST_RETRY &&
+		 ++tries < BACKEND_GUEST_MAX_RETRIES);
+	backend_model_guest_result(op, ret, &f, res);
 }
 
 static void model_state(struct backend *be, const struct trace_op *op,
@@ -574,6 +585,16 @@ int backend_model_map(struct backend *be, int obj, struct gm_proc **p,
 		return -ENOENT;
 	*p = be->proc;
 	*addr = be->h[obj].addr;
+	return 0;
+}
+
+int backend_model_vm(struct backend *be, int obj, struct gm_proc **p,
+		     int *fd)
+{
+	if (!be || obj < 0 || (size_t)obj >= be->nr)
+		return -ENOENT;
+	*p = be->proc;
+	*fd = be->h[obj].fd;
 	return 0;
 }
 

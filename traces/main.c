@@ -2,8 +2,10 @@
 /*
  * gmemsim: replay, diff and generate gmemtrace v1 traces.
  *
- *   gmemsim replay [--backend=model|kernel|sim] [--profile=P] [-a] [-v] FILE...
- *   gmemsim diff [--backend=kernel|sim] [--profile=P] [-a] [-v] FILE...
+ *   gmemsim replay [--backend=model|kernel|sim] [--profile=P]
+ *                  [--threads=ordered|concurrent] [-a] [-v] FILE...
+ *   gmemsim diff [--backend=kernel|sim] [--profile=P]
+ *                [--threads=ordered|concurrent] [-a] [-v] FILE...
  *   gmemsim gen random --seed S --ops N [--profile=P]
  *   gmemsim bench [--ops=N]
  *   gmemsim stress [--seconds=T] [--vcpus=N] [--converters=M] [--seed=S]
@@ -45,8 +47,8 @@ static const char usage_main[] =
 	"Exit status: 0 nothing failed, 1 something failed, 2 usage error.\n";
 
 static const char usage_replay[] =
-	"usage: gmemsim replay [--backend=model|kernel|sim] [--profile=P] [-a]\n"
-	"                      [-v] FILE...\n"
+	"usage: gmemsim replay [--backend=model|kernel|sim] [--profile=P]\n"
+	"                      [--threads=MODE] [-a] [-v] FILE...\n"
 	"\n"
 	"Replay each FILE on a fresh backend and check every expectation.\n"
 	"Prints 'FILE:LINE: OP: expected X, got Y' per failed expectation and\n"
@@ -62,14 +64,17 @@ static const char usage_replay[] =
 	"                      hier, lazy, nomerge; overrides the header\n"
 	"      --pool=SPEC     hugetlb pool, e.g. 2M:8,1G:1; overrides the\n"
 	"                      header\n"
+	"      --threads=MODE  ordered (trace order) or concurrent (@THREAD\n"
+	"                      ops race between barriers; sim backend only);\n"
+	"                      overrides the header\n"
 	"      --stats[=json|series]  print the huge page metrics (model);\n"
 	"                      series: after every op, 'FILE:LINE mapped 4K 2M\n"
 	"                      1G mappable 4K 2M 1G' (guest pages)\n"
 	"  -h, --help          this text\n";
 
 static const char usage_diff[] =
-	"usage: gmemsim diff [--backend=kernel|sim] [--profile=P] [-a] [-v]\n"
-	"                    FILE...\n"
+	"usage: gmemsim diff [--backend=kernel|sim] [--profile=P]\n"
+	"                    [--threads=MODE] [-a] [-v] FILE...\n"
 	"\n"
 	"Run each FILE on the model (set up with what the running kernel offers)\n"
 	"and on the kernel backend, and compare every op's result.  Prints the\n"
@@ -79,6 +84,9 @@ static const char usage_diff[] =
 	"  -b, --backend=NAME  kernel (default) or sim: compare the model with\n"
 	"                      the model over real memory (no /dev/kvm needed)\n"
 	"  -p, --profile=P     model profile, overrides the trace header\n"
+	"      --threads=MODE  ordered (trace order) or concurrent (@THREAD\n"
+	"                      ops race between barriers; sim backend only);\n"
+	"                      overrides the header\n"
 	"  -a, --annotate      print each trace back with the model's results\n"
 	"  -v, --verbose       print every op with both results\n"
 	"  -h, --help          this text\n";
@@ -140,6 +148,8 @@ struct run_args {
 	const char *policy;	/* --policy: overrides the header */
 	const char *pool;	/* --pool=2M:N,1G:M: overrides the header */
 	int stats;		/* --stats: 1 text, 2 json, 3 series */
+	bool threads_set;	/* --threads: overrides the header */
+	bool concurrent;
 };
 
 static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
@@ -154,6 +164,7 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 		{ "policy", required_argument, NULL, 'P' },
 		{ "pool", required_argument, NULL, 'O' },
 		{ "stats", optional_argument, NULL, 'S' },
+		{ "threads", required_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *usage = diff ? usage_diff : usage_replay;
@@ -211,6 +222,14 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 					"--stats, --stats=json or --stats=series");
 			ra->stats = !optarg ? 1 : !strcmp(optarg, "json") ? 2 : 3;
 			break;
+		case 'T':
+			if (trace_threads_parse(optarg, &ra->concurrent))
+				return usage_error(usage,
+						   "--threads: '%s' is not "
+						   "ordered or concurrent",
+						   optarg);
+			ra->threads_set = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return -1;
@@ -223,6 +242,21 @@ static int parse_run_args(int argc, char **argv, bool diff, struct run_args *ra,
 		return usage_error(usage, "%s", "no trace file given");
 	*first_file = optind;
 	return 0;
+}
+
+/* The header of @t after the overrides both replay and diff take. */
+static void run_config(const struct trace *t, const struct run_args *ra,
+		       struct trace_config *cfg)
+{
+	*cfg = t->cfg;
+	if (ra->profile_set) {
+		cfg->profile = ra->profile;
+		cfg->profile_set = true;
+	}
+	if (ra->threads_set) {
+		cfg->concurrent = ra->concurrent;
+		cfg->threads_set = true;
+	}
 }
 
 static struct trace *load_trace(const char *path, FILE *msg,
@@ -261,11 +295,7 @@ static int cmd_replay(int argc, char **argv)
 
 		if (!t)
 			continue;
-		cfg = t->cfg;
-		if (ra.profile_set) {
-			cfg.profile = ra.profile;
-			cfg.profile_set = true;
-		}
+		run_config(t, &ra, &cfg);
 		if (ra.policy)
 			snprintf(cfg.policy, sizeof(cfg.policy), "%s",
 				 ra.policy);
@@ -344,11 +374,7 @@ static int cmd_diff(int argc, char **argv)
 			trace_free(t);
 			continue;
 		}
-		cfg = t->cfg;
-		if (ra.profile_set) {
-			cfg.profile = ra.profile;
-			cfg.profile_set = true;
-		}
+		run_config(t, &ra, &cfg);
 		memset(&o, 0, sizeof(o));
 		o.cfg = &cfg;
 		o.caps = ra.backend == &backend_sim_ops ? NULL : &caps;

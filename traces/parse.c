@@ -154,6 +154,9 @@ struct parser {
 	char *tok[TRACE_MAX_TOKENS];
 	int nr_tok;
 	char err[256];
+	/* expectation alternatives after the first (op->expect) */
+	struct op_result alt[TRACE_MAX_EXPECT - 1];
+	unsigned int nr_alt;
 
 	/* the binding the op makes when the whole line parses */
 	struct {
@@ -1147,7 +1150,8 @@ static const op_parse_fn op_parsers[TOP_MAX] = {
 
 /* ---- expectations ---- */
 
-static int parse_expect(struct parser *p, struct op_result *r, char **tok,
+/* One alternative: RESULT {KEY=VALUE}, already split into @n tokens. */
+static int parse_result(struct parser *p, struct op_result *r, char **tok,
 			int n)
 {
 	uint64_t v;
@@ -1203,7 +1207,110 @@ static int parse_expect(struct parser *p, struct op_result *r, char **tok,
 	return 0;
 }
 
+/*
+ * Split the text after "->" in place into tokens at spaces and tabs, and
+ * at every '|', spaced or glued ("ok|exit", "ok byte=1|exit"): no result
+ * or key contains one.  A '|' becomes a NULL token; it counts toward the
+ * TRACE_MAX_TOKENS limit like any other token.
+ */
+static int tokenize_expect(struct parser *p, char *s, char **tok, int *nr)
+{
+	int n = 0;
+
+	*nr = 0;
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (!*s)
+			break;
+		if (n == TRACE_MAX_TOKENS)
+			return parse_error(p, "more than %d tokens",
+					   TRACE_MAX_TOKENS);
+		if (*s == '|') {
+			tok[n++] = NULL;
+			s++;
+			continue;
+		}
+		tok[n++] = s;
+		while (*s && *s != ' ' && *s != '\t' && *s != '|')
+			s++;
+		if (*s == '|') {
+			/* the '|' is overwritten: emit its token now */
+			*s++ = '\0';
+			if (n == TRACE_MAX_TOKENS)
+				return parse_error(p, "more than %d tokens",
+						   TRACE_MAX_TOKENS);
+			tok[n++] = NULL;
+		} else if (*s) {
+			*s++ = '\0';
+		}
+	}
+	*nr = n;
+	return 0;
+}
+
+/*
+ * "-> R1 | R2 ...": up to TRACE_MAX_EXPECT alternatives, each a result
+ * with its keys.  The first goes to op->expect, the others to p->alt[]
+ * (copied out when the whole line has parsed).
+ */
+static int parse_expect(struct parser *p, struct trace_op *op, char **tok,
+			int n)
+{
+	unsigned int nr_alt = 1, alt = 0;
+	char first[sizeof(p->err)];
+	struct op_result *r;
+	int i, start = 0;
+
+	if (!n)
+		return parse_error(p, "'->' without a result");
+	for (i = 0; i < n; i++)
+		if (!tok[i])
+			nr_alt++;
+	if (nr_alt > TRACE_MAX_EXPECT)
+		return parse_error(p, "%u alternatives after '->' (at most %d)",
+				   nr_alt, TRACE_MAX_EXPECT);
+	for (i = 0; i <= n; i++) {
+		if (i < n && tok[i])
+			continue;
+		/* tok[start, i) is alternative alt */
+		if (i == start)
+			return parse_error(p,
+					   "empty alternative %u after '->' "
+					   "('|' needs a result on each side)",
+					   alt + 1);
+		r = alt ? &p->alt[alt - 1] : &op->expect;
+		if (parse_result(p, r, tok + start, i - start)) {
+			if (nr_alt == 1)
+				return -EINVAL;
+			strcpy(first, p->err);
+			return parse_error(p, "alternative %u: %s", alt + 1,
+					   first);
+		}
+		alt++;
+		start = i + 1;
+	}
+	p->nr_alt = nr_alt - 1;
+	return 0;
+}
+
 /* ---- header ---- */
+
+int trace_threads_parse(const char *word, bool *concurrent)
+{
+	if (!strcmp(word, "ordered"))
+		*concurrent = false;
+	else if (!strcmp(word, "concurrent"))
+		*concurrent = true;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *trace_threads_name(bool concurrent)
+{
+	return concurrent ? "concurrent" : "ordered";
+}
 
 static int parse_vm_types(struct parser *p, char *s, unsigned int *mask)
 {
@@ -1332,6 +1439,14 @@ static int parse_header(struct parser *p)
 						TOK_ARG(val));
 			else
 				strcpy(cfg->policy, val);
+		} else if (!strcmp(key, "threads")) {
+			if (trace_threads_parse(val, &cfg->concurrent))
+				r = parse_error(p,
+						"header: threads " TOK_FMT
+						" is not ordered or concurrent",
+						TOK_ARG(val));
+			else
+				cfg->threads_set = true;
 		} else if (!strcmp(key, "lazy_ops")) {
 			uint64_t v;
 
@@ -1472,11 +1587,9 @@ static int __parse_op(struct parser *p, struct trace_op *op, char *lhs,
 
 	/* the expectation first: its tokens are kept apart */
 	if (rhs) {
-		if (tokenize(p, rhs))
+		if (tokenize_expect(p, rhs, ex_tok, &nr_ex))
 			return -EINVAL;
-		nr_ex = p->nr_tok;
-		memcpy(ex_tok, p->tok, sizeof(ex_tok));
-		ret = parse_expect(p, &op->expect, ex_tok, nr_ex);
+		ret = parse_expect(p, op, ex_tok, nr_ex);
 		if (ret)
 			return ret;
 		op->has_expect = true;
@@ -1521,6 +1634,7 @@ static int parse_op_line(struct parser *p, char *s)
 	op.obj2 = TRACE_NO_OBJ;
 	op.proc = TRACE_NO_OBJ;
 	p->bind.active = false;
+	p->nr_alt = 0;
 
 	line = strdup_checked(p, s);
 	if (!line)
@@ -1545,11 +1659,24 @@ static int parse_op_line(struct parser *p, char *s)
 			goto out;
 		op.obj = (int)p->t->nr_objs - 1;
 	}
+	if (p->nr_alt) {
+		op.expect_alt = malloc(p->nr_alt * sizeof(*op.expect_alt));
+		if (!op.expect_alt) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		memcpy(op.expect_alt, p->alt,
+		       p->nr_alt * sizeof(*op.expect_alt));
+		op.nr_expect_alt = p->nr_alt;
+	}
 	op.text = text;
 	ret = add_op(p, &op);
-	if (!ret)
+	if (!ret) {
 		text = NULL;
+		op.expect_alt = NULL;	/* the trace owns it now */
+	}
 out:
+	free(op.expect_alt);
 	free(text);
 	free(line);
 	return ret;
@@ -1718,6 +1845,7 @@ void trace_free(struct trace *t)
 	for (i = 0; i < t->nr_ops; i++) {
 		free(t->ops[i].text);
 		free(t->ops[i].error);
+		free(t->ops[i].expect_alt);
 	}
 	free(t->ops);
 	free(t->objs);

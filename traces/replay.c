@@ -2,6 +2,14 @@
 /*
  * Replay a parsed trace on a backend and judge its expectations, or run it
  * on two backends and compare them.
+ *
+ * Every entry point runs in two phases: exec every op of the trace, close
+ * the backend, and only then look at the results.  A backend's exec() may
+ * therefore return before its op has finished (the sim backend in
+ * threads=concurrent mode queues a prefixed op to its thread), provided
+ * that the result it was handed is final when close() returns; no result
+ * is read, judged or printed before that.  The result array outlives
+ * close().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +19,8 @@
 #include "replay.h"
 
 #define RESULT_BUF 128
+/* every alternative of an expectation, " | " between them */
+#define EXPECT_BUF (TRACE_MAX_EXPECT * RESULT_BUF)
 
 static const char *replay_name(const struct trace *t,
 			       const struct replay_opts *o)
@@ -61,9 +71,8 @@ static void report_open_error(const struct replay_opts *o,
 int replay_trace(const struct trace *t, const struct backend_ops *ops,
 		 const struct replay_opts *o, struct replay_stats *st)
 {
-	char why[256], want[RESULT_BUF], got[RESULT_BUF];
+	char why[256], want[EXPECT_BUF], got[RESULT_BUF];
 	const char *file = replay_name(t, o);
-	struct backend *be = NULL;
 	struct op_result *res;
 	bool failed = false;
 	size_t i;
@@ -72,31 +81,23 @@ int replay_trace(const struct trace *t, const struct backend_ops *ops,
 	res = calloc(t->nr_ops ? t->nr_ops : 1, sizeof(*res));
 	if (!res)
 		return -ENOMEM;
-	why[0] = '\0';
-	err = ops->open(t, o->cfg ? o->cfg : &t->cfg, o->caps, &be, why,
-			sizeof(why));
+	/* phase 1: exec every op, then close (results final from here) */
+	err = replay_run(t, ops, o->cfg, o->caps, res, why, sizeof(why));
 	if (err)
 		report_open_error(o, st, ops, why, err);
 
+	/* phase 2: judge and print in trace order */
 	for (i = 0; i < t->nr_ops; i++) {
 		const struct trace_op *op = &t->ops[i];
-		struct op_result *r = &res[i];
+		const struct op_result *r = &res[i];
 
 		if (op->code == TOP_ERROR) {
-			r->kind = RES_SKIPPED;
-			r->skip_reason = "parse error";
 			st->failed++;
 			failed = true;
 			if (o->out)
 				fprintf(o->out, "%s:%u: error: %s\n", file,
 					op->line, op->error);
 			continue;
-		}
-		if (err) {
-			r->kind = RES_SKIPPED;
-			r->skip_reason = "backend unavailable";
-		} else {
-			ops->exec(be, t, op, r);
 		}
 		op_result_format(r, got, sizeof(got));
 		if (o->out && o->verbose)
@@ -106,20 +107,18 @@ int replay_trace(const struct trace *t, const struct backend_ops *ops,
 			continue;
 		if (r->kind == RES_SKIPPED) {
 			st->skipped++;
-		} else if (op_result_matches(&op->expect, r)) {
+		} else if (op_expect_matches(op, r)) {
 			st->passed++;
 		} else {
 			st->failed++;
 			failed = true;
-			op_result_format(&op->expect, want, sizeof(want));
+			op_expect_format(op, want, sizeof(want));
 			if (o->out)
 				fprintf(o->out,
 					"%s:%u: %s: expected %s, got %s\n",
 					file, op->line, op->text, want, got);
 		}
 	}
-	if (!err)
-		ops->close(be);
 	if (o->annotate)
 		replay_annotate(o->annotate, t, res);
 	free(res);

@@ -45,7 +45,9 @@ struct replay_stats {
 
 /*
  * Run every op of @t on a fresh @ops backend and store op i's result in
- * @res[i].  TOP_ERROR ops and, when the backend cannot open, every op get
+ * @res[i], then close the backend: the results are final only when this
+ * returns (a backend may finish an op asynchronously, before close()).
+ * TOP_ERROR ops and, when the backend cannot open, every op get
  * RES_SKIPPED.  Returns 0, or the backend's negative errno from open with
  * its reason in @why.
  */
@@ -54,9 +56,11 @@ int replay_run(const struct trace *t, const struct backend_ops *ops,
 	       struct op_result *res, char *why, size_t why_len);
 
 /*
- * Replay @t on @ops and judge every expectation, printing what
- * struct replay_opts asks for.  Returns 0 when nothing failed, 1 when
- * something did, -ENOMEM when out of memory.
+ * Replay @t on @ops (replay_run()) and then, the backend closed, judge
+ * every expectation in trace order (an op passes when its result matches
+ * any alternative, op_expect_matches()), printing what struct replay_opts
+ * asks for.  Returns 0 when nothing failed, 1 when something did, -ENOMEM
+ * when out of memory.
  */
 int replay_trace(const struct trace *t, const struct backend_ops *ops,
 		 const struct replay_opts *o, struct replay_stats *st);

@@ -212,6 +212,37 @@ bool op_result_matches(const struct op_result *expect,
 	return true;
 }
 
+bool op_expect_matches(const struct trace_op *op,
+		       const struct op_result *actual)
+{
+	unsigned int i;
+
+	if (op_result_matches(&op->expect, actual))
+		return true;
+	for (i = 0; i < op->nr_expect_alt; i++)
+		if (op_result_matches(&op->expect_alt[i], actual))
+			return true;
+	return false;
+}
+
+void op_expect_format(const struct trace_op *op, char *buf, size_t len)
+{
+	unsigned int i;
+	size_t n;
+
+	if (!len)
+		return;
+	op_result_format(&op->expect, buf, len);
+	for (i = 0; i < op->nr_expect_alt; i++) {
+		n = strlen(buf);
+		/* room for " | " and at least one byte of the result */
+		if (n + 4 >= len)
+			return;
+		memcpy(buf + n, " | ", 4);
+		op_result_format(&op->expect_alt[i], buf + n + 3, len - n - 3);
+	}
+}
+
 /* Column the "->" of an annotated op line is aligned to. */
 #define TRACE_EXPECT_COLUMN 45
 

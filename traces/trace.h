@@ -105,6 +105,10 @@ void op_result_format(const struct op_result *r, char *buf, size_t len);
 /* Does @actual satisfy @expect (kind, errno and every expected key)? */
 bool op_result_matches(const struct op_result *expect,
 		       const struct op_result *actual);
+
+/* Alternatives of one expectation ("-> R1 | R2"), the first included. */
+#define TRACE_MAX_EXPECT 4
+
 const char *trace_errno_name(int err);
 int trace_errno_parse(const char *name);	/* 0 when unknown */
 
@@ -190,9 +194,23 @@ struct trace_op {
 		} page;		/* pin, unpin, poison */
 	} u;
 
+	/*
+	 * "-> R1 | R2 ...": op->expect is the first alternative (R1), the
+	 * others are expect_alt[0..nr_expect_alt-1] (NULL when there are
+	 * none).  The op passes when its result matches any of them:
+	 * op_expect_matches().
+	 */
 	bool has_expect;
 	struct op_result expect;
+	unsigned int nr_expect_alt;	/* 0..TRACE_MAX_EXPECT-1 */
+	struct op_result *expect_alt;
 };
+
+/* Does @actual match op->expect or any of op->expect_alt[]? */
+bool op_expect_matches(const struct trace_op *op,
+		       const struct op_result *actual);
+/* Every alternative of @op's expectation: "ok byte=0x31 | exit". */
+void op_expect_format(const struct trace_op *op, char *buf, size_t len);
 
 struct trace_config {
 	enum gm_profile profile;
@@ -203,7 +221,18 @@ struct trace_config {
 	char policy[32];
 	unsigned int lazy_ops;	/* lazy_ops=N (policy lazy); 0: default */
 	char hugetlb_pool[128];
+	/*
+	 * threads=ordered|concurrent: whether ops with an @THREAD prefix run
+	 * in trace order (false, the default) or concurrently between
+	 * barriers (true; only the sim backend honours it).
+	 */
+	bool concurrent;
+	bool threads_set;
 };
+
+/* "ordered" -> false, "concurrent" -> true; 0, or -EINVAL when neither. */
+int trace_threads_parse(const char *word, bool *concurrent);
+const char *trace_threads_name(bool concurrent);
 
 struct trace {
 	char *file;

@@ -45,6 +45,8 @@
 #define FUZZ_MAX_OPS 4096
 
 #define FUZZ_RESULT_BUF 128
+/* every alternative of an expectation (traces/replay.c EXPECT_BUF) */
+#define FUZZ_EXPECT_BUF (TRACE_MAX_EXPECT * FUZZ_RESULT_BUF)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -107,16 +109,19 @@ static void fuzz_check(struct backend *be, const struct trace *t,
 		fuzz_bug(after, "model inconsistent (gm_host_check EUCLEAN)");
 }
 
-/* Format and judge what the replayer would; nothing is printed. */
+/*
+ * Format and judge what the replayer would, every alternative of the
+ * expectation included; nothing is printed.
+ */
 static void fuzz_judge(const struct trace_op *op, const struct op_result *res)
 {
-	char got[FUZZ_RESULT_BUF], want[FUZZ_RESULT_BUF];
+	char got[FUZZ_RESULT_BUF], want[FUZZ_EXPECT_BUF];
 
 	op_result_format(res, got, sizeof(got));
 	if (!op->has_expect || res->kind == RES_SKIPPED)
 		return;
-	op_result_format(&op->expect, want, sizeof(want));
-	(void)op_result_matches(&op->expect, res);
+	op_expect_format(op, want, sizeof(want));
+	(void)op_expect_matches(op, res);
 }
 
 static void fuzz_run(const struct trace *t, struct op_result *res)

@@ -349,6 +349,7 @@ struct gm_vm_info {
 	uint64_t nr_stage2_pages;
 	uint64_t mmu_invalidate_seq;
 	long mmu_invalidate_in_progress;
+	uint64_t memslots_gen;	/* bumped by every memslot update */
 	uint64_t nr_attr_runs;
 	unsigned int refs;	/* VM fds + gmem files */
 };
