@@ -239,10 +239,27 @@ int sim_backing_punch(struct sim_backing *b, uint64_t off, uint64_t len)
 	return 0;
 }
 
+uint64_t sim_backing_page_size(const struct sim_backing *b)
+{
+	return b->page_size;
+}
+
 int sim_backing_store(struct sim_backing *b, uint64_t off, uint8_t byte)
 {
 	if (!b->alias || off >= b->size)
 		return -EINVAL;
+	/*
+	 * hugetlb: the alias is MAP_NORESERVE, so a store into a hole that
+	 * the pool cannot back raises SIGBUS, which no armed access expects
+	 * (the process would die).  fallocate() of the huge page first turns
+	 * that into -ENOSPC; on a page already in the page cache it only
+	 * looks it up (~1.6 us here).  hugetlbfs has no write_iter (pwrite
+	 * is EINVAL).
+	 */
+	if (b->hugetlb &&
+	    fallocate(b->fd, FALLOC_FL_KEEP_SIZE,
+		      (off_t)(off & ~(b->page_size - 1)), (off_t)b->page_size))
+		return -errno;
 	((volatile uint8_t *)b->alias)[off] = byte;
 	return 0;
 }
@@ -251,13 +268,14 @@ int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte)
 {
 	if (!b->alias || off >= b->size)
 		return -EINVAL;
-	/* pread does not allocate a hole; hugetlbfs has no read_iter */
-	if (!b->hugetlb) {
-		if (pread(b->fd, byte, 1, (off_t)off) != 1)
-			return -EIO;
-		return 0;
-	}
-	*byte = ((volatile uint8_t *)b->alias)[off];
+	/*
+	 * pread never allocates: a hole reads 0.  hugetlbfs has a read_iter
+	 * too (measured on 6.18: a hole reads 0 and free_hugepages does not
+	 * move), whereas a load through the alias would allocate a huge page
+	 * for a hole -- or raise SIGBUS with an empty pool.
+	 */
+	if (pread(b->fd, byte, 1, (off_t)off) != 1)
+		return -EIO;
 	return 0;
 }
 
@@ -315,7 +333,15 @@ void sim_view_unmap(struct sim_view *v)
 	v->addr = NULL;
 }
 
-int sim_view_zap(struct sim_view *v, uint64_t off, uint64_t len)
+/*
+ * MADV_DONTNEED of file range [off, off+len) in @v, rounded out to the
+ * backing's pages.  hugetlb needs that (measured on 6.18): DONTNEED of a
+ * range that starts inside a huge page fails EINVAL, and one that ends
+ * inside it is rounded down -- [0, 4K) returns 0 and unmaps nothing.
+ * Zapping the whole huge page is safe: its next access faults again and
+ * the model decides.
+ */
+static int sim_zap(const struct sim_view *v, uint64_t off, uint64_t len)
 {
 	uint64_t ps, start, end;
 
@@ -335,6 +361,36 @@ int sim_view_zap(struct sim_view *v, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int sim_view_zap(struct sim_view *v, uint64_t off, uint64_t len)
+{
+	return sim_zap(v, off, len);
+}
+
+int sim_view_mapped(const struct sim_view *v, uint64_t off)
+{
+	long ps = sysconf(_SC_PAGESIZE);
+	uintptr_t addr;
+	uint64_t ent;
+	ssize_t n;
+	int fd;
+
+	if (!v->addr || off >= v->len)
+		return -EFAULT;
+	if (ps <= 0)
+		ps = 4096;
+	addr = (uintptr_t)v->addr + off;
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = pread(fd, &ent, sizeof(ent),
+		  (off_t)(addr / (uintptr_t)ps * sizeof(ent)));
+	close(fd);
+	if (n != (ssize_t)sizeof(ent))
+		return n < 0 ? -errno : -EIO;
+	/* bit 63: present; bit 62: swapped (shmem pages can be) */
+	return (ent >> 62) & 3 ? 1 : 0;
+}
+
 /* --------------------------------------------------------------- signals */
 
 struct sim_jump {
@@ -346,11 +402,14 @@ struct sim_jump {
 	sim_fault_fn fn; /* decides each fault (sim_view_access_fn) */
 	void *ctx;
 	uint64_t fault_off; /* view offset of the fault to decide */
+	bool once; /* SIM_FAULT_ONCE: zap once_off after the access */
+	uint64_t once_off;
 	unsigned int nr_resolved;
 	int resolve_err;
 	/* SIM_HANDLER_THREAD: the access as the handler thread sees it */
 	pid_t tid;
-	uintptr_t page; /* the page the access touches */
+	uintptr_t addr; /* the byte the access touches */
+	uintptr_t page; /* its backing page */
 	int thread_sig; /* the refusal the handler thread sent */
 	struct sim_jump *next; /* sim_wait_list */
 };
@@ -414,13 +473,28 @@ static int sim_resolve_addr(const struct sim_view *v, uintptr_t addr)
 			return 0;
 		return errno;
 	}
+	/* hugetlb has no ZEROPAGE; COPY and CONTINUE work on 2 MiB only */
 	memset(&cp, 0, sizeof(cp));
 	cp.dst = page;
 	cp.src = (uintptr_t)v->b->zero;
 	cp.len = ps;
-	if (sim_ioctl_ok(ioctl(v->uffd, UFFDIO_COPY, &cp)))
+	if (!ioctl(v->uffd, UFFDIO_COPY, &cp) || errno == EAGAIN)
 		return 0;
-	return errno;
+	if (errno != EEXIST)
+		return errno;
+	/*
+	 * EEXIST: the page came into the page cache (a racing fault), or it
+	 * is mapped -- or the pool had no page: hugetlb_mfill_atomic_pte()
+	 * reports a failed allocation as EEXIST when the page table exists
+	 * (measured on 6.18 with an exhausted pool).  CONTINUE tells them
+	 * apart; treating it as done would retry the fault until ELOOP.
+	 */
+	memset(&c, 0, sizeof(c));
+	c.range.start = page;
+	c.range.len = ps;
+	if (sim_ioctl_ok(ioctl(v->uffd, UFFDIO_CONTINUE, &c)))
+		return 0;
+	return errno == EFAULT || errno == ENOENT ? ENOMEM : errno;
 }
 
 /* ------------------------------------------------------------------ runs */
@@ -721,9 +795,9 @@ int sim_view_resolve(const struct sim_view *v, uint64_t off)
 
 /* ------------------------------------------------ handler-thread mode */
 
-static void sim_wake(int uffd, uintptr_t page)
+static void sim_wake(int uffd, uintptr_t page, uint64_t len)
 {
-	struct uffdio_range r = { .start = page, .len = 4096 };
+	struct uffdio_range r = { .start = page, .len = len };
 
 	ioctl(uffd, UFFDIO_WAKE, &r);
 }
@@ -753,9 +827,10 @@ static void sim_refuse(pid_t tid, struct sim_jump *j, int sig)
  */
 static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
 {
-	uintptr_t page = addr & ~(uintptr_t)4095;
 	const struct sim_view *v;
 	struct sim_jump *j;
+	uintptr_t page;
+	uint64_t ps;
 	int err;
 
 	pthread_mutex_lock(&sim_wait_lock);
@@ -767,9 +842,20 @@ static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
 		goto out;
 	}
 	v = j->view;
+	/*
+	 * Compare whole backing pages: a hugetlb fault is reported at the
+	 * huge page's address (hugetlb_handle_userfault() passes haddr; we
+	 * do not ask for UFFD_FEATURE_EXACT_ADDRESS), not at the 4 KiB page
+	 * of the access.  The fault is then this access's own, so it is
+	 * decided and resolved at the access's byte, not at the message's
+	 * page address (the model must see the right offset).
+	 */
+	ps = v->b->page_size;
+	page = addr & ~(uintptr_t)(ps - 1);
 	if (j->page != page || addr < (uintptr_t)v->addr ||
 	    addr >= (uintptr_t)v->addr + v->len)
 		goto out;
+	addr = j->addr;
 	if (j->fn) {
 		if (j->nr_resolved >= SIM_MAX_DECIDE) {
 			j->resolve_err = ELOOP;
@@ -778,6 +864,12 @@ static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
 		}
 		err = j->fn(j->ctx, v, addr - (uintptr_t)v->addr, j->write,
 			    j->byte);
+		if (err == SIM_FAULT_ONCE) {
+			/* the faulting thread zaps it after its access */
+			j->once = true;
+			j->once_off = addr - (uintptr_t)v->addr;
+			err = 0;
+		}
 		if (err > 0) {
 			sim_refuse(tid, j, err);
 			goto out;
@@ -802,7 +894,7 @@ static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
 	}
 	j->nr_resolved++;
 	/* EEXIST (another thread mapped it) resolves without a wake-up */
-	sim_wake(u->fd, page);
+	sim_wake(u->fd, page, ps);
 out:
 	pthread_mutex_unlock(&sim_wait_lock);
 }
@@ -875,6 +967,21 @@ static void sim_unblock(void)
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/*
+ * SIM_FAULT_ONCE: the page at view offset @off was resolved for one access
+ * only; whatever the access gave, zap it now so that no such page (a huge
+ * page the model says is mixed) stays mapped.
+ */
+static void sim_access_once(const struct sim_view *v, uint64_t off,
+			    struct sim_access_result *r)
+{
+	int err = sim_zap(v, v->offset + off, 1);
+
+	r->nr_once = 1;
+	if (err && !r->resolve_err)
+		r->resolve_err = -err;
+}
+
 static void sim_access(const struct sim_view *v, uint64_t off, bool write,
 		       uint8_t *byte, bool allow, sim_fault_fn fn, void *ctx,
 		       struct sim_access_result *r)
@@ -893,7 +1000,8 @@ static void sim_access(const struct sim_view *v, uint64_t off, bool write,
 	j.ctx = ctx;
 	if (v->thread) {
 		j.tid = (pid_t)syscall(SYS_gettid);
-		j.page = (uintptr_t)p & ~(uintptr_t)4095;
+		j.addr = (uintptr_t)p;
+		j.page = (uintptr_t)p & ~(uintptr_t)(v->b->page_size - 1);
 		sim_wait_add(&j);
 	}
 again:
@@ -912,6 +1020,12 @@ again:
 		volatile struct sim_jump *vj = &j;
 		int err = fn(ctx, v, vj->fault_off, write, vj->byte);
 
+		if (err == SIM_FAULT_ONCE) {
+			/* resolved for this access only: zapped below */
+			vj->once = true;
+			vj->once_off = vj->fault_off;
+			err = 0;
+		}
 		if (!err) {
 			vj->nr_resolved++;
 			goto again; /* the access is retried */
@@ -928,6 +1042,9 @@ again:
 	r->sig = sig;
 	r->resolve_err = ((volatile struct sim_jump *)&j)->resolve_err;
 	r->nr_resolved = ((volatile struct sim_jump *)&j)->nr_resolved;
+	if (((volatile struct sim_jump *)&j)->once)
+		sim_access_once(v, ((volatile struct sim_jump *)&j)->once_off,
+				r);
 }
 
 void sim_view_access(const struct sim_view *v, uint64_t off, bool write,

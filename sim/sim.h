@@ -89,9 +89,20 @@ int sim_backing_create(struct sim_backing *b, uint64_t size, bool hugetlb,
 void sim_backing_destroy(struct sim_backing *b);
 /* fallocate(PUNCH_HOLE | KEEP_SIZE), clamped to the file: 0 or -errno. */
 int sim_backing_punch(struct sim_backing *b, uint64_t off, uint64_t len);
-/* Store / load one byte through the alias (no userfaultfd involved). */
+/*
+ * Store one byte through the alias, load one with pread (no userfaultfd
+ * involved; a load never allocates).  0 or a negative errno: on hugetlb a
+ * store into a hole the pool cannot back is -ENOSPC, not a SIGBUS.
+ */
 int sim_backing_store(struct sim_backing *b, uint64_t off, uint8_t byte);
 int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte);
+/*
+ * The granule of every real mapping of @b (b->page_size): 4 KiB, or 2 MiB
+ * for hugetlb.  A hugetlb page is mapped, zapped, resolved and registered
+ * whole; a punch frees whole pages and zeroes the rest in place without
+ * unmapping it (docs/sim.md, "Hugetlb backing").
+ */
+uint64_t sim_backing_page_size(const struct sim_backing *b);
 
 struct sim_view {
 	uint8_t *addr; /* NULL when not mapped */
@@ -112,8 +123,18 @@ int sim_view_map(struct sim_view *v, const struct sim_backing *b,
 		 const struct sim_uffd *u, uint64_t offset, uint64_t len,
 		 int prot, char *why, size_t why_len);
 void sim_view_unmap(struct sim_view *v);
-/* Remove the PTEs of file range [off, off+len) in @v (MADV_DONTNEED). */
+/*
+ * Remove the PTEs of file range [off, off+len) in @v (MADV_DONTNEED),
+ * rounded out to whole backing pages: on hugetlb a zap of any part of a
+ * huge page zaps all of it.  0 or a negative errno.
+ */
 int sim_view_zap(struct sim_view *v, uint64_t off, uint64_t len);
+/*
+ * Whether the page at view offset @off has a PTE right now
+ * (/proc/self/pagemap present or swapped bit, no access made): 1, 0, or a
+ * negative errno.
+ */
+int sim_view_mapped(const struct sim_view *v, uint64_t off);
 
 /*
  * The SIGBUS/SIGSEGV handlers are process-wide and reference counted: the
@@ -127,6 +148,7 @@ struct sim_access_result {
 	int sig; /* 0, SIGBUS or SIGSEGV */
 	int resolve_err; /* positive errno of a failed resolution */
 	unsigned int nr_resolved; /* faults resolved during the access */
+	unsigned int nr_once; /* SIM_FAULT_ONCE pages zapped after it */
 };
 
 /*
@@ -146,12 +168,25 @@ void sim_view_access(const struct sim_view *v, uint64_t off, bool write,
  * access, resolves the fault with sim_view_resolve() before dropping its
  * lock -- so a zap made under the same lock cannot slip between the
  * decision and the resolution.  The access is then made again.
- * Returns 0 (resolved: the access is retried), SIGBUS or SIGSEGV (the
- * access reports that signal), or a negative errno (a failed resolution,
- * reported as resolve_err with SIGBUS).
+ * Returns 0 (resolved: the access is retried), SIM_FAULT_ONCE (resolved
+ * for this access only, below), SIGBUS or SIGSEGV (the access reports that
+ * signal), or a negative errno (a failed resolution, reported as
+ * resolve_err with SIGBUS).
+ *
+ * SIM_FAULT_ONCE is for a hugetlb page the model says is mixed (some 4 KiB
+ * private): a host mapping of a huge page cannot be partial, so the
+ * decider resolves the whole page, and sim_view_access_fn() makes the
+ * access and zaps the page again before it returns (r->nr_once), whatever
+ * the access gave -- no mixed huge page stays mapped.  The page is mapped
+ * only while this thread's access runs (after the decider dropped its
+ * lock): another thread touching a private 4 KiB of it in that window
+ * would not fault, so host accesses to such a page must be serialized (the
+ * replay backend makes them from one thread).
  */
 typedef int (*sim_fault_fn)(void *ctx, const struct sim_view *v, uint64_t off,
 			    bool write, uint8_t byte);
+/* A sim_fault_fn return: resolved for this access only (see above). */
+#define SIM_FAULT_ONCE 1
 
 /* sim_view_access() with every fault decided by @fn at fault time. */
 void sim_view_access_fn(const struct sim_view *v, uint64_t off, bool write,
