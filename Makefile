@@ -267,10 +267,11 @@ test-sim:
 
 # ThreadSanitizer build of the sim suite, the sim replay and a short stress.
 check-tsan:
-	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suite, corpus replay on --backend=sim, $(TSAN_STRESS_SECONDS) s stress"
+	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suites, corpus replay on --backend=sim (ordered, then every trace with --threads=concurrent), $(TSAN_STRESS_SECONDS) s stress"
 	@$(MAKE) --no-print-directory $(BUILD)/tsan/gmemtest $(BUILD)/tsan/gmemsim
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemtest -s sim
 	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
+	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim --threads=concurrent $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim stress --seconds $(TSAN_STRESS_SECONDS) --vcpus 2 --converters 2
 
 # Hugetlb backings on real 2 MiB pages (docs/sim.md, "Hugetlb backing"):

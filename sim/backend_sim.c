@@ -90,29 +90,32 @@ struct sim_obj {
  * (docs/sim.md): how much of a run really touched memory.
  */
 static struct {
-	unsigned long gmems, unbacked, views, real, resolved, refused,
-		model_only, adopted, zaps, punches, mismatches, vcpu_ops, vcpus,
-		run_pages, ioctls, s2_hits, s2_fills, s2_stale, retries,
-		guest_real;
+	unsigned long gmems, huge_gmems, once, unbacked, views, real, resolved,
+		refused, model_only, adopted, zaps, punches, mismatches,
+		vcpu_ops, vcpus, run_pages, ioctls, s2_hits, s2_fills, s2_stale,
+		retries, guest_real;
 } sim_stats;
 
 static void sim_stats_print(void)
 {
 	fprintf(stderr,
-		"sim: %lu gmem (%lu without real memory), %lu views, "
+		"sim: %lu gmem (%lu on 2 MiB hugetlb pages, %lu without real "
+		"memory), %lu views, "
 		"%lu real accesses (%lu faults resolved: %lu pages in "
-		"runs, %lu ioctls; %lu refused), "
+		"runs, %lu ioctls, %lu mixed huge pages zapped again; "
+		"%lu refused), "
 		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
 		"%lu punches, %lu mismatches, %lu prefixed ops on %lu "
 		"threads, %lu guest accesses on real memory (stage-2 cache: "
 		"%lu hits, %lu fills, %lu invalidated; %lu fault retries)\n",
-		sim_stats.gmems, sim_stats.unbacked, sim_stats.views,
-		sim_stats.real, sim_stats.resolved, sim_stats.run_pages,
-		sim_stats.ioctls, sim_stats.refused, sim_stats.model_only,
-		sim_stats.adopted, sim_stats.zaps, sim_stats.punches,
-		sim_stats.mismatches, sim_stats.vcpu_ops, sim_stats.vcpus,
-		sim_stats.guest_real, sim_stats.s2_hits, sim_stats.s2_fills,
-		sim_stats.s2_stale, sim_stats.retries);
+		sim_stats.gmems, sim_stats.huge_gmems, sim_stats.unbacked,
+		sim_stats.views, sim_stats.real, sim_stats.resolved,
+		sim_stats.run_pages, sim_stats.ioctls, sim_stats.once,
+		sim_stats.refused, sim_stats.model_only, sim_stats.adopted,
+		sim_stats.zaps, sim_stats.punches, sim_stats.mismatches,
+		sim_stats.vcpu_ops, sim_stats.vcpus, sim_stats.guest_real,
+		sim_stats.s2_hits, sim_stats.s2_fills, sim_stats.s2_stale,
+		sim_stats.retries);
 }
 
 /* Trace threads per trace; ops of further trace threads run inline. */
@@ -179,6 +182,14 @@ struct backend {
 	 */
 	bool s2_keep;
 	struct sim_uffd uffd;
+	/*
+	 * Profile hugetlb: `gmem ... huge=2M` gets a hugetlb memfd when the
+	 * host pool has the pages; its views register with a userfaultfd
+	 * opened with the hugetlbfs features (opened on first use).
+	 */
+	bool hugetlb;
+	struct sim_uffd uffd_huge;
+	bool uffd_huge_tried;
 	struct sim_obj *o;
 	size_t nr;
 	const char *file;
@@ -256,6 +267,8 @@ static int sim_open(const struct trace *t, const struct trace_config *cfg,
 		return -ENOMEM;
 	}
 	be->uffd.fd = -1;
+	be->uffd_huge.fd = -1;
+	be->hugetlb = cfg && cfg->profile == GM_PROFILE_HUGETLB;
 	be->file = t->file;
 	be->nr = t->nr_objs;
 	be->o = calloc(be->nr ? be->nr : 1, sizeof(*be->o));
@@ -369,6 +382,8 @@ static void sim_close(struct backend *be)
 	}
 	if (be->real) {
 		sim_uffd_close(&be->uffd);
+		if (be->uffd_huge.fd >= 0)
+			sim_uffd_close(&be->uffd_huge);
 		sim_signals_put();
 	}
 	backend_model_ops.close(be->model);
@@ -468,16 +483,63 @@ static void sim_unsync(struct backend *be, int proc)
 	}
 }
 
+/* Free pages of the host's 2 MiB hugetlb pool (0 when unknown). */
+static uint64_t sim_huge_free_pages(void)
+{
+	unsigned long long n = 0;
+	FILE *f;
+
+	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		  "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
+/*
+ * A HugeTLB guest_memfd of the hugetlb profile with 2 MiB folios is backed
+ * by a hugetlb memfd when the host pool has a free page for every 2 MiB of
+ * it (pages are taken on first touch, so this is a best effort; a store
+ * the pool cannot take fails the op) and the hugetlbfs userfaultfd
+ * features are there.  Anything else -- 1 GiB folios (no 1 GiB pool
+ * here), an empty pool -- gets a 4 KiB memfd, the model still tracking
+ * the folio orders (docs/sim.md, "Hugetlb backing").
+ */
+static bool sim_gmem_wants_huge(struct backend *be, const struct trace_op *op)
+{
+	char why[256];
+
+	if (!be->hugetlb || op->u.gmem.huge != SIM_HUGE_SIZE ||
+	    op->u.gmem.size > SIM_MAX_BACKING ||
+	    sim_huge_free_pages() <
+		    (op->u.gmem.size + SIM_HUGE_SIZE - 1) / SIM_HUGE_SIZE)
+		return false;
+	if (!be->uffd_huge_tried) {
+		be->uffd_huge_tried = true;
+		if (sim_uffd_open(&be->uffd_huge, true, why, sizeof(why)))
+			be->uffd_huge.fd = -1;
+	}
+	return be->uffd_huge.fd >= 0;
+}
+
 static void sim_gmem_create(struct backend *be, const struct trace_op *op)
 {
 	struct sim_obj *g = sim_obj(be, op->obj), *vm = sim_obj(be, op->obj2);
 	char why[256];
+	bool huge;
 
 	if (!g)
 		return;
 	sim_stats.gmems++;
-	if (sim_backing_create(&g->b, op->u.gmem.size, false, why,
-			       sizeof(why))) {
+	huge = sim_gmem_wants_huge(be, op);
+	if (huge && !sim_backing_create(&g->b, op->u.gmem.size, true, why,
+					sizeof(why))) {
+		sim_stats.huge_gmems++;
+	} else if (sim_backing_create(&g->b, op->u.gmem.size, false, why,
+				      sizeof(why))) {
 		sim_stats.unbacked++;
 		return; /* too large or no memory: the model's answers */
 	}
@@ -500,8 +562,10 @@ static void sim_mmap(struct backend *be, const struct trace_op *op)
 	m->procs = sim_proc_bit(be, op->proc);
 	if (op->proc != TRACE_NO_OBJ)
 		return; /* another process's mapping: no real view */
-	if (sim_view_map(&m->v, &g->b, &be->uffd, op->u.mmap.offset,
-			 op->u.mmap.len, op->u.mmap.prot, why, sizeof(why)))
+	if (sim_view_map(&m->v, &g->b,
+			 g->b.hugetlb ? &be->uffd_huge : &be->uffd,
+			 op->u.mmap.offset, op->u.mmap.len, op->u.mmap.prot,
+			 why, sizeof(why)))
 		return;
 	m->mapped = true;
 	sim_stats.views++;
@@ -535,6 +599,22 @@ static void sim_check_byte(struct backend *be, const struct trace_op *op,
 			   uint64_t foff, uint8_t byte);
 
 /*
+ * A store the sim makes for the model through the alias.  It fails only
+ * when a hugetlb backing's page cannot be allocated (the host pool ran
+ * out after the file was created): real memory cannot follow the model.
+ */
+static void sim_store(struct backend *be, const struct trace_op *op,
+		      struct op_result *res, struct sim_obj *g, uint64_t foff,
+		      uint8_t byte)
+{
+	int err = sim_backing_store(&g->b, foff, byte);
+
+	if (err)
+		sim_fail(be, op, res, "store at file offset %#llx: %s",
+			 (unsigned long long)foff, strerror(-err));
+}
+
+/*
  * An access without a real view: in a forked process (proc=P), or on a
  * mapping the sim could not map.  The store lands in the shared file and a
  * load must see the file's byte.
@@ -560,7 +640,7 @@ static void sim_access_file(struct backend *be, const struct trace_op *op,
 	foff = m->map_offset + op->u.access.offset;
 	sim_stats.model_only++;
 	if (op->code == TOP_WRITE) {
-		sim_backing_store(&g->b, foff, op->u.access.byte);
+		sim_store(be, op, res, g, foff, op->u.access.byte);
 		return;
 	}
 	if (!sim_backing_load(&g->b, foff, &byte))
@@ -587,6 +667,25 @@ static uint64_t sim_run_query(void *ctx, uint64_t off, uint64_t max)
 	return gm_host_fault_run(d->p, d->maddr + off, max);
 }
 
+/*
+ * A hugetlb view maps whole 2 MiB pages.  A page of it is "mixed" unless
+ * the model would map every 4 KiB of it on a host fault right now (all in
+ * the mapping, in the file, shared, not poisoned): then it is resolved for
+ * this one access and zapped again (SIM_FAULT_ONCE), so a private or
+ * poisoned 4 KiB never stays reachable (docs/sim.md, "Hugetlb backing").
+ */
+static bool sim_huge_mixed(struct sim_decide *d, const struct sim_view *v,
+			   uint64_t off)
+{
+	uint64_t ps = sim_backing_page_size(v->b), start = off & ~(ps - 1);
+
+	if (!v->b->hugetlb)
+		return false;
+	if (!d->run)
+		return true;
+	return gm_host_fault_run(d->p, d->maddr + start, ps >> 12) != ps >> 12;
+}
+
 static int sim_decide(void *ctx, const struct sim_view *v, uint64_t off,
 		      bool write, uint8_t byte)
 {
@@ -603,7 +702,9 @@ static int sim_decide(void *ctx, const struct sim_view *v, uint64_t off,
 				   &pages, &ioctls);
 	sim_stats.run_pages += pages;
 	sim_stats.ioctls += ioctls;
-	return err ? -err : 0;
+	if (err)
+		return -err;
+	return sim_huge_mixed(d, v, off) ? SIM_FAULT_ONCE : 0;
 }
 
 static void sim_access(struct backend *be, const struct trace_op *op,
@@ -619,7 +720,8 @@ static void sim_access(struct backend *be, const struct trace_op *op,
 
 	if (!m)
 		return;
-	if (!m->mapped || off >= m->v.len) {
+	/* a hugetlb view is rounded up to 2 MiB: the trace's length rules */
+	if (!m->mapped || off >= m->v.len || off >= m->map_len) {
 		sim_access_file(be, op, res);
 		return;
 	}
@@ -640,6 +742,7 @@ static void sim_access(struct backend *be, const struct trace_op *op,
 	sim_view_access_fn(&m->v, off, write, &byte, sim_decide, &d, &r);
 	sim_stats.real++;
 	sim_stats.resolved += r.nr_resolved;
+	sim_stats.once += r.nr_once;
 	if (!allow && r.sig)
 		sim_stats.refused++;
 	if (allow && r.sig) {
@@ -733,6 +836,14 @@ static void sim_punch(struct backend *be, const struct trace_op *op)
 	/* frees the pages and zaps every mapping of them */
 	sim_stats.punches++;
 	sim_backing_punch(&g->b, op->u.fallocate.offset, op->u.fallocate.len);
+	/*
+	 * hugetlbfs zeroes a partly punched huge page in place and leaves
+	 * it mapped; zap it (rounded out) so the next access faults and the
+	 * model decides it, as after a punch of a 4 KiB memfd.
+	 */
+	if (g->b.hugetlb)
+		sim_zap(be, op->obj, op->u.fallocate.offset,
+			op->u.fallocate.len);
 }
 
 /* KVM's slot identity is (VM, slot id); a new binding replaces the old. */
@@ -892,7 +1003,7 @@ static void sim_guest(struct backend *be, const struct trace *t,
 	g = sim_gmem(be, gobj);
 	sim_stats.guest_real++;
 	if (write)
-		sim_backing_store(&g->b, foff, op->u.guest.byte);
+		sim_store(be, op, res, g, foff, op->u.guest.byte);
 	else if (!sim_backing_load(&g->b, foff, &byte))
 		sim_check_byte(be, op, res, g, foff, byte);
 }

@@ -255,6 +255,7 @@ struct stress_report {
 	unsigned long ops, violations, checks;
 	unsigned long host_ok, resolved, refused;
 	unsigned long guest_ok, guest_exit, retries;
+	unsigned long s2_hits; /* guest accesses served by a stage-2 cache */
 	unsigned long conv_ops, conv_err; /* conversions + punches */
 	unsigned long conversions; /* attribute changes that succeeded */
 };

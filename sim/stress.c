@@ -107,6 +107,8 @@ struct stress {
 	int reports; /* atomic: violation messages printed */
 };
 
+#define STRESS_S2_ENTRIES 64
+
 struct stress_thread {
 	struct stress *s;
 	pthread_t tid;
@@ -117,6 +119,16 @@ struct stress_thread {
 	unsigned long host_ok, resolved, refused, guest_ok, guest_exit, retries;
 	unsigned long conv_err;
 	unsigned long conversions; /* KVM_SET_MEMORY_ATTRIBUTES2 that worked */
+	/*
+	 * The vCPU's stage-2 cache (docs/sim.md, "Stage-2 cache"): a gfn
+	 * whose fault completed, valid while the VM's mmu_invalidate_seq and
+	 * memslot generation are those of the fill; under the lock.
+	 */
+	struct stress_s2 {
+		bool valid;
+		uint64_t gfn, seq, gen;
+	} s2[STRESS_S2_ENTRIES];
+	unsigned long s2_hits;
 };
 
 /* splitmix64: per-thread, seeded from --seed and the thread's number. */
@@ -175,7 +187,8 @@ static int stress_fault(void *ctx, const struct sim_view *v, uint64_t off,
 			     write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
 			     &sig);
 	if (!ret && !sig)
-		err = sim_view_resolve_run(v, off, stress_run_query, s, NULL, NULL);
+		err = sim_view_resolve_run(v, off, stress_run_query, s, NULL,
+					   NULL);
 	pthread_mutex_unlock(&s->lock);
 	if (ret)
 		return ret;
@@ -280,6 +293,76 @@ static void stress_host(struct stress_thread *t, uint64_t off, bool write)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* The vCPU's cache entry for the gfn of @off, or NULL; under the lock. */
+static struct stress_s2 *stress_s2_entry(struct stress_thread *t, uint64_t off,
+					 struct gm_vm_info *info)
+{
+	uint64_t gfn = off / STRESS_PAGE;
+	struct stress_s2 *e = &t->s2[gfn % STRESS_S2_ENTRIES];
+
+	if (gm_vm_info(t->s->p, t->s->vm, info))
+		return NULL;
+	return e;
+}
+
+static void stress_s2_fill(struct stress_thread *t, uint64_t off)
+{
+	struct gm_vm_info info;
+	struct stress_s2 *e = stress_s2_entry(t, off, &info);
+
+	if (!e)
+		return;
+	e->valid = true;
+	e->gfn = off / STRESS_PAGE;
+	e->seq = info.mmu_invalidate_seq;
+	e->gen = info.memslots_gen;
+}
+
+/*
+ * A guest access whose gfn the vCPU has mapped since the last
+ * invalidation of the VM: like a hit in KVM's SPTEs, it does not fault --
+ * the access is made through the alias at once, under the lock so no zap
+ * slips between the check and the access.  The model must still have the
+ * mapping (else it zapped it without an invalidation: a violation).
+ * Returns false on a miss (the caller faults).
+ */
+static bool stress_s2_hit(struct stress_thread *t, uint64_t off, bool write,
+			  uint8_t byte)
+{
+	struct stress *s = t->s;
+	struct stress_snap a;
+	struct gm_vm_info info;
+	struct stress_s2 *e;
+	unsigned int flags = 0;
+
+	pthread_mutex_lock(&s->lock);
+	e = stress_s2_entry(t, off, &info);
+	if (!e || !e->valid || e->gfn != off / STRESS_PAGE ||
+	    e->seq != info.mmu_invalidate_seq || e->gen != info.memslots_gen) {
+		if (e)
+			e->valid = false;
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	if (gm_vm_stage2_flags(s->p, s->vm, off / STRESS_PAGE, &flags) ||
+	    !(flags & GM_SPTE_PRESENT))
+		stress_violation(t,
+				 "guest access at %#llx: stage-2 cache entry "
+				 "valid but the model has no mapping (zapped "
+				 "without an invalidation)",
+				 (unsigned long long)off);
+	stress_snap(s, off, &a);
+	if (write)
+		sim_backing_store(&s->b, off, byte);
+	else
+		byte = ((volatile uint8_t *)s->b.alias)[off];
+	stress_data(t, off, write, byte, &a, &a, "guest");
+	t->s2_hits++;
+	t->guest_ok++;
+	pthread_mutex_unlock(&s->lock);
+	return true;
+}
+
 /*
  * A guest access: the model's stage-2 fault path in two steps (begin,
  * finish) with the lock dropped in between, so a conversion or punch of
@@ -298,6 +381,8 @@ static void stress_guest(struct stress_thread *t, uint64_t off, bool write)
 	int ret;
 
 	memset(&a, 0, sizeof(a));
+	if (x % 8 && stress_s2_hit(t, off, write, byte))
+		return;
 	do {
 		memset(&f, 0, sizeof(f));
 		f.gpa = off;
@@ -314,8 +399,10 @@ static void stress_guest(struct stress_thread *t, uint64_t off, bool write)
 			break;
 		pthread_mutex_lock(&s->lock);
 		ret = gm_guest_fault_finish(s->p, s->vm, &f);
-		if (!ret && f.outcome == GM_GUEST_OK)
+		if (!ret && f.outcome == GM_GUEST_OK) {
 			stress_snap(s, off, &a);
+			stress_s2_fill(t, off);
+		}
 		pthread_mutex_unlock(&s->lock);
 		if (ret || f.outcome != GM_GUEST_RETRY)
 			break;
@@ -724,6 +811,7 @@ int stress_run(const struct stress_opts *o, struct stress_report *r)
 		r->guest_ok += th[i].guest_ok;
 		r->guest_exit += th[i].guest_exit;
 		r->retries += th[i].retries;
+		r->s2_hits += th[i].s2_hits;
 		r->conv_err += th[i].conv_err;
 		r->conversions += th[i].conversions;
 	}
@@ -827,13 +915,14 @@ int stress_main(int argc, char **argv)
 	fprintf(stderr,
 		"stress: seed %llu, %u vcpus, %u converters, %llu s, %llu KiB%s: "
 		"%lu host accesses done (%lu faults resolved, %lu refused), "
-		"%lu guest accesses done (%lu exits, %lu retries), "
+		"%lu guest accesses done (%lu from the stage-2 cache, %lu "
+		"exits, %lu retries), "
 		"%lu conversions/punches (%lu refused), %lu checks\n",
 		(unsigned long long)seed, (unsigned int)vcpus,
 		(unsigned int)convs, (unsigned long long)seconds,
 		(unsigned long long)(size >> 10), no_zap ? ", no zap" : "",
-		r.host_ok, r.resolved, r.refused, r.guest_ok, r.guest_exit,
-		r.retries, r.conv_ops, r.conv_err, r.checks);
+		r.host_ok, r.resolved, r.refused, r.guest_ok, r.s2_hits,
+		r.guest_exit, r.retries, r.conv_ops, r.conv_err, r.checks);
 	printf("stress: %lu ops, %lu violations\n", r.ops, r.violations);
 	return r.violations ? 1 : 0;
 }
