@@ -153,6 +153,25 @@ uint8_t gm_page_read(struct gmem_inode *inode, uint64_t index,
 	return 0;
 }
 
+/* Bytes [off, off + len) of page @index (all inside the page). */
+void gm_page_read_range(struct gmem_inode *inode, uint64_t index,
+			unsigned int off, uint8_t *out, unsigned int len)
+{
+	struct gm_page_data *pd = gm_page_lookup(inode, index);
+	unsigned int i;
+
+	memset(out, 0, len);
+	if (!pd)
+		return;
+	if (pd->full) {
+		memcpy(out, pd->full + off, len);
+		return;
+	}
+	for (i = 0; i < pd->nr; i++)
+		if (pd->bytes[i].off >= off && pd->bytes[i].off - off < len)
+			out[pd->bytes[i].off - off] = pd->bytes[i].val;
+}
+
 static int gm_page_densify(struct gm_host *h, struct gm_page_data *pd)
 {
 	unsigned int i;

@@ -818,6 +818,30 @@ int gm_gmem_state(struct gm_proc *p, int fd, uint64_t offset, uint64_t len)
 						GM_STATE_PRIVATE;
 }
 
+int gm_gmem_peek(struct gm_proc *p, int fd, uint64_t offset, void *buf,
+		 size_t len)
+{
+	struct gmem_file *f = file_to_gmem(fget(p, fd));
+	uint8_t *out = buf;
+
+	if (!fget(p, fd))
+		return -EBADF;
+	if (!f || offset + len < offset || offset + len > f->inode->i_size)
+		return -EINVAL;
+	while (len) {
+		unsigned int off = (unsigned int)(offset & (PAGE_SIZE - 1));
+		unsigned int n = PAGE_SIZE - off;
+
+		if (n > len)
+			n = (unsigned int)len;
+		gm_page_read_range(f->inode, offset >> PAGE_SHIFT, off, out, n);
+		out += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}
+
 int gm_gmem_info(struct gm_proc *p, int fd, struct gm_gmem_info *info)
 {
 	struct gmem_file *f = file_to_gmem(fget(p, fd));

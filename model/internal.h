@@ -227,6 +227,8 @@ int gm_page_write(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t index, unsigned int off, uint8_t val);
 uint8_t gm_page_read(struct gmem_inode *inode, uint64_t index,
 		     unsigned int off);
+void gm_page_read_range(struct gmem_inode *inode, uint64_t index,
+			unsigned int off, uint8_t *out, unsigned int len);
 int gm_pages_drop(struct gm_host *h, struct gmem_inode *inode,
 		  uint64_t start, uint64_t end);
 void gm_pages_destroy(struct gm_host *h, struct gmem_inode *inode);

@@ -63,7 +63,7 @@ struct sim_range {
 struct sim_obj {
 	/* TOBJ_PROC: bit in procs masks, or -1 (fork failed / too many) */
 	int pslot;
-	/* TOBJ_VM */
+	/* TOBJ_VM; TOBJ_GMEM: the type of the VM it was created on */
 	enum gm_vm_type vm_type;
 	unsigned long epoch; /* bumped by each `vm` op of this name */
 	/* TOBJ_GMEM */
@@ -90,10 +90,10 @@ struct sim_obj {
  * (docs/sim.md): how much of a run really touched memory.
  */
 static struct {
-	unsigned long gmems, huge_gmems, once, unbacked, views, real, resolved,
-		refused, model_only, adopted, zaps, punches, mismatches,
-		vcpu_ops, vcpus, run_pages, ioctls, s2_hits, s2_fills, s2_stale,
-		retries, guest_real;
+	unsigned long gmems, huge_gmems, once, converted_pages, unbacked, views,
+		real, resolved, refused, model_only, adopted, zaps, punches,
+		mismatches, vcpu_ops, vcpus, run_pages, ioctls, s2_hits,
+		s2_fills, s2_stale, retries, guest_real;
 } sim_stats;
 
 static void sim_stats_print(void)
@@ -104,18 +104,19 @@ static void sim_stats_print(void)
 		"%lu real accesses (%lu faults resolved: %lu pages in "
 		"runs, %lu ioctls, %lu mixed huge pages zapped again; "
 		"%lu refused), "
-		"%lu model-only accesses, %lu bytes adopted, %lu zaps, "
+		"%lu model-only accesses, %lu pages converted by TDX/SNP, "
+		"%lu bytes adopted, %lu zaps, "
 		"%lu punches, %lu mismatches, %lu prefixed ops on %lu "
 		"threads, %lu guest accesses on real memory (stage-2 cache: "
 		"%lu hits, %lu fills, %lu invalidated; %lu fault retries)\n",
 		sim_stats.gmems, sim_stats.huge_gmems, sim_stats.unbacked,
 		sim_stats.views, sim_stats.real, sim_stats.resolved,
 		sim_stats.run_pages, sim_stats.ioctls, sim_stats.once,
-		sim_stats.refused, sim_stats.model_only, sim_stats.adopted,
-		sim_stats.zaps, sim_stats.punches, sim_stats.mismatches,
-		sim_stats.vcpu_ops, sim_stats.vcpus, sim_stats.guest_real,
-		sim_stats.s2_hits, sim_stats.s2_fills, sim_stats.s2_stale,
-		sim_stats.retries);
+		sim_stats.refused, sim_stats.model_only,
+		sim_stats.converted_pages, sim_stats.adopted, sim_stats.zaps,
+		sim_stats.punches, sim_stats.mismatches, sim_stats.vcpu_ops,
+		sim_stats.vcpus, sim_stats.guest_real, sim_stats.s2_hits,
+		sim_stats.s2_fills, sim_stats.s2_stale, sim_stats.retries);
 }
 
 /* Trace threads per trace; ops of further trace threads run inline. */
@@ -231,6 +232,8 @@ void backend_sim_counters(struct backend_sim_counters *c)
 	c->s2_stale = sim_stats.s2_stale;
 	c->retries = sim_stats.retries;
 	c->mismatches = sim_stats.mismatches;
+	c->converted_pages = sim_stats.converted_pages;
+	c->adopted = sim_stats.adopted;
 }
 
 static bool sim_cfg_concurrent(const struct trace_config *cfg)
@@ -544,6 +547,7 @@ static void sim_gmem_create(struct backend *be, const struct trace_op *op)
 		return; /* too large or no memory: the model's answers */
 	}
 	g->backed = true;
+	g->vm_type = vm ? vm->vm_type : GM_VM_DEFAULT;
 	g->transforms = vm &&
 			(vm->vm_type == GM_VM_TDX || vm->vm_type == GM_VM_SNP);
 }
@@ -801,8 +805,109 @@ static void sim_zap(struct backend *be, int gobj, uint64_t off, uint64_t len)
 			sim_stats.zaps++;
 }
 
+/*
+ * Ranges up to this size are checked page by page after a TDX or SNP
+ * conversion; a larger one keeps the fallback rule: a load in it that
+ * differs from the memfd takes the model's byte ("Contents").
+ */
+#define SIM_CONVERT_CHECK_MAX (256ULL << 20)
+
+/*
+ * TDX and SNP change the bytes of a page whose attribute a conversion
+ * changes (inflight-series.md §6.1.9): TDX hands back zeroed pages, SNP
+ * exposes ciphertext; a no-op (the page already had that attribute)
+ * changes nothing (§6.1.3).  Before such a conversion the sim takes each
+ * page's state from the model (sim_convert_before()); after it, every page
+ * of the range is checked against what the platform must have done -- the
+ * memfd still holds the bytes from before: a page that changed state must
+ * read all zero on TDX, and on SNP must no longer hold the same bytes if
+ * it held any nonzero one; a page that kept its state must hold the same
+ * bytes -- and then takes the model's bytes (gm_gmem_peek(), no side
+ * effect), so later loads are checked exactly.  A file with stores the
+ * sim could not place ("unsynced") and ranges above this size keep the
+ * fallback rule: a load in the range that differs from the memfd takes
+ * the model's byte ("Contents").
+ */
+#define SIM_CONVERT_CHECK_MAX (256ULL << 20)
+
+/* Each page's enum gm_share_state before @op, or NULL (fallback). */
+static int8_t *sim_convert_before(struct backend *be, const struct trace_op *op)
+{
+	struct sim_obj *g = sim_gmem(be, op->obj);
+	uint64_t off = op->u.range.offset, len = op->u.range.len, i;
+	struct gm_proc *p;
+	int8_t *st;
+	int fd, r;
+
+	if (!be->real || !g || !g->transforms || g->unsynced || !len ||
+	    len > SIM_CONVERT_CHECK_MAX || (off | len) & 0xfff ||
+	    off + len < off || off + len > g->b.size ||
+	    backend_model_vm(be->model, op->obj, &p, &fd))
+		return NULL;
+	st = malloc(len >> 12);
+	if (!st)
+		return NULL;
+	for (i = 0; i < len >> 12; i++) {
+		r = gm_gmem_state(p, fd, off + (i << 12), 4096);
+		if (r < 0) {
+			free(st);
+			return NULL;
+		}
+		st[i] = (int8_t)r;
+	}
+	return st;
+}
+
+static int sim_convert_contents(struct backend *be, const struct trace_op *op,
+				struct op_result *res, struct sim_obj *g,
+				const int8_t *before)
+{
+	static const uint8_t zero[4096];
+	uint64_t off = op->u.range.offset, i;
+	uint8_t old[4096], now[4096];
+	const char *why = NULL;
+	struct gm_proc *p;
+	bool tdx, changed;
+	int fd, r;
+
+	if (backend_model_vm(be->model, op->obj, &p, &fd))
+		return -1;
+	tdx = g->vm_type == GM_VM_TDX;
+	for (i = 0; i < op->u.range.len >> 12; i++) {
+		uint64_t pg = off + (i << 12);
+
+		r = gm_gmem_state(p, fd, pg, 4096);
+		if (r < 0 || sim_backing_read(&g->b, pg, old, sizeof(old)) ||
+		    gm_gmem_peek(p, fd, pg, now, sizeof(now)))
+			return -1;
+		changed = r != before[i];
+		if (!changed && memcmp(old, now, sizeof(old)))
+			why = "a page that kept its attribute changed its bytes";
+		else if (changed && tdx && memcmp(now, zero, sizeof(now)))
+			why = "TDX: a converted page is not zero";
+		else if (changed && !tdx && memcmp(old, zero, sizeof(old)) &&
+			 !memcmp(old, now, sizeof(old)))
+			why = "SNP: a converted page keeps its bytes";
+		if (why) {
+			sim_fail(be, op, res, "%s (file offset %#llx)", why,
+				 (unsigned long long)pg);
+			return 0;
+		}
+		if (!memcmp(old, now, sizeof(old)))
+			continue;
+		sim_stats.converted_pages++;
+		if (tdx)
+			r = sim_backing_punch(&g->b, pg, sizeof(old));
+		else
+			r = sim_backing_write(&g->b, pg, now, sizeof(now));
+		if (r)
+			return -1;
+	}
+	return 0;
+}
+
 static void sim_convert(struct backend *be, const struct trace_op *op,
-			const struct op_result *res)
+			struct op_result *res, const int8_t *before)
 {
 	struct sim_obj *g = sim_gmem(be, op->obj);
 	uint64_t off = op->u.range.offset, len = op->u.range.len;
@@ -812,6 +917,8 @@ static void sim_convert(struct backend *be, const struct trace_op *op,
 		return;
 	sim_zap(be, op->obj, off, len);
 	if (res->kind != RES_OK || !g->transforms || !len)
+		return;
+	if (before && !sim_convert_contents(be, op, res, g, before))
 		return;
 	if (g->nr_conv == g->cap_conv) {
 		size_t cap = g->cap_conv ? 2 * g->cap_conv : 8;
@@ -1080,6 +1187,15 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 		sim_guest_op(be, t, op, res, c);
 		return;
 	}
+	if (op->code == TOP_CONVERT && op->proc == TRACE_NO_OBJ) {
+		int8_t *before = sim_convert_before(be, op);
+
+		backend_model_ops.exec(be->model, t, op, res);
+		if (be->real && res->kind != RES_SKIPPED)
+			sim_convert(be, op, res, before);
+		free(before);
+		return;
+	}
 	backend_model_ops.exec(be->model, t, op, res);
 	if (!be->real || res->kind == RES_SKIPPED)
 		return;
@@ -1121,9 +1237,6 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 	case TOP_FALLOCATE:
 		if (res->kind == RES_OK)
 			sim_punch(be, op);
-		break;
-	case TOP_CONVERT:
-		sim_convert(be, op, res);
 		break;
 	case TOP_POISON:
 		if (res->kind == RES_OK)

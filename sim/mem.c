@@ -279,6 +279,34 @@ int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte)
 	return 0;
 }
 
+int sim_backing_write(struct sim_backing *b, uint64_t off, const void *buf,
+		      size_t len)
+{
+	if (!b->alias || off > b->size || len > b->size - off)
+		return -EINVAL;
+	/* as sim_backing_store(): allocate hugetlb pages before the store */
+	if (b->hugetlb && len &&
+	    fallocate(b->fd, FALLOC_FL_KEEP_SIZE,
+		      (off_t)(off & ~(b->page_size - 1)),
+		      (off_t)(((off + len + b->page_size - 1) &
+			       ~(b->page_size - 1)) -
+			      (off & ~(b->page_size - 1)))))
+		return -errno;
+	memcpy(b->alias + off, buf, len);
+	return 0;
+}
+
+int sim_backing_read(const struct sim_backing *b, uint64_t off, void *buf,
+		     size_t len)
+{
+	if (!b->alias || off > b->size || len > b->size - off)
+		return -EINVAL;
+	/* pread: a hole reads 0 and nothing is allocated */
+	if (pread(b->fd, buf, len, (off_t)off) != (ssize_t)len)
+		return -EIO;
+	return 0;
+}
+
 /* ----------------------------------------------------------------- views */
 
 int sim_view_map(struct sim_view *v, const struct sim_backing *b,
@@ -596,8 +624,8 @@ static int sim_resolve_span(const struct sim_view *v, uintptr_t page,
 	return 0;
 }
 
-int sim_view_resolve_range(const struct sim_view *v, uint64_t off,
-			   uint64_t len, unsigned int *nr_ioctls)
+int sim_view_resolve_range(const struct sim_view *v, uint64_t off, uint64_t len,
+			   unsigned int *nr_ioctls)
 {
 	uint64_t ps, start, end, o;
 	unsigned int dummy = 0;
@@ -627,9 +655,8 @@ int sim_view_resolve_range(const struct sim_view *v, uint64_t off,
 	return 0;
 }
 
-int sim_view_resolve_run(const struct sim_view *v, uint64_t off,
-			 sim_run_fn run, void *ctx, uint64_t *nr_pages,
-			 unsigned int *nr_ioctls)
+int sim_view_resolve_run(const struct sim_view *v, uint64_t off, sim_run_fn run,
+			 void *ctx, uint64_t *nr_pages, unsigned int *nr_ioctls)
 {
 	uint64_t ps = 4096, cap, page, lo, hi, n, start;
 
@@ -925,8 +952,9 @@ static void *sim_uffd_thread(void *arg)
 			if (msg[i].event != UFFD_EVENT_PAGEFAULT)
 				continue;
 			__atomic_add_fetch(&u->nr_msgs, 1, __ATOMIC_RELAXED);
-			sim_thread_fault(u, (pid_t)msg[i].arg.pagefault.feat.ptid,
-					 (uintptr_t)msg[i].arg.pagefault.address);
+			sim_thread_fault(
+				u, (pid_t)msg[i].arg.pagefault.feat.ptid,
+				(uintptr_t)msg[i].arg.pagefault.address);
 		}
 	}
 	return NULL;

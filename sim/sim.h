@@ -96,6 +96,11 @@ int sim_backing_punch(struct sim_backing *b, uint64_t off, uint64_t len);
  */
 int sim_backing_store(struct sim_backing *b, uint64_t off, uint8_t byte);
 int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte);
+/* The same for @len bytes (the sim's bulk copies; a hole reads 0). */
+int sim_backing_write(struct sim_backing *b, uint64_t off, const void *buf,
+		      size_t len);
+int sim_backing_read(const struct sim_backing *b, uint64_t off, void *buf,
+		     size_t len);
 /*
  * The granule of every real mapping of @b (b->page_size): 4 KiB, or 2 MiB
  * for hugetlb.  A hugetlb page is mapped, zapped, resolved and registered

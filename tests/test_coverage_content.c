@@ -183,6 +183,53 @@ static void test_store_enomem_changes_nothing(void)
 	GM_OK(gm_close(fx.p, g));
 }
 
+/*
+ * gm_gmem_peek() reads what the model keeps, as a load would see it, with
+ * no side effect: a store through one mapping and a punch (probe A7: a
+ * fresh page reads 0x00) show in it, across page boundaries and in both
+ * representations; it faults nothing in (the file's pages stay absent)
+ * and bad arguments are errors, never crashes.
+ */
+static void test_peek(void)
+{
+	int g = gmem_create(4 * PAGE, FL_BOTH);
+	uint64_t a = map_shared(g, 4 * PAGE, 0);
+	struct gm_gmem_info before, after;
+	uint8_t buf[2 * PAGE];
+	unsigned int i;
+
+	CU_ASSERT_EQUAL(gm_gmem_info(fx.p, g, &before), 0);
+	memset(buf, 0xee, sizeof(buf));
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, 0, buf, sizeof(buf)), 0);
+	for (i = 0; i < sizeof(buf) && !buf[i]; i++)
+		;
+	CU_ASSERT_EQUAL(i, sizeof(buf));
+	CU_ASSERT_EQUAL(gm_gmem_info(fx.p, g, &after), 0);
+	CU_ASSERT_EQUAL(after.nr_present, before.nr_present);
+	CU_ASSERT_EQUAL(before.nr_present, 0);
+	for (i = 0; i < 300; i++)
+		CU_ASSERT(t_store(fx.p, a + PAGE - 150 + i * 3,
+				  pattern(i)) == 0);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, PAGE - 150, buf, 900), 0);
+	for (i = 0; i < 900; i++)
+		CU_ASSERT_EQUAL(buf[i], i % 3 ? 0 : pattern(i / 3));
+	CU_ASSERT(t_store(fx.p, a + 3 * PAGE + 7, 0x77) == 0);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, 3 * PAGE + 7, buf, 1), 0);
+	CU_ASSERT_EQUAL(buf[0], 0x77);
+	CU_ASSERT_EQUAL(gm_fallocate(fx.p, g,
+				     GMEM_FALLOC_FL_KEEP_SIZE |
+					     GMEM_FALLOC_FL_PUNCH_HOLE,
+				     3 * PAGE, PAGE),
+			0);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, 3 * PAGE + 7, buf, 1), 0);
+	CU_ASSERT_EQUAL(buf[0], 0);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, 4 * PAGE, buf, 0), 0);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, 4 * PAGE - 1, buf, 2), -EINVAL);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, g, UINT64_MAX, buf, 2), -EINVAL);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, fx.vm, 0, buf, 1), -EINVAL);
+	CU_ASSERT_EQUAL(gm_gmem_peek(fx.p, 9999, 0, buf, 1), -EBADF);
+}
+
 CU_TestInfo content_tests[] = {
 	{ "test_dense_page_reads_back", test_dense_page_reads_back },
 	{ "test_zero_stores", test_zero_stores },
@@ -190,5 +237,6 @@ CU_TestInfo content_tests[] = {
 	  test_many_written_pages_and_punches },
 	{ "test_store_enomem_changes_nothing",
 	  test_store_enomem_changes_nothing },
+	{ "test_peek", test_peek },
 	CU_TEST_INFO_NULL,
 };

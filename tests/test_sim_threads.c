@@ -76,6 +76,8 @@ static long st_replay(const char *name, const char *text, unsigned long *passed,
 		delta->s2_stale += b.s2_stale - a.s2_stale;
 		delta->retries += b.retries - a.retries;
 		delta->mismatches += b.mismatches - a.mismatches;
+		delta->converted_pages += b.converted_pages - a.converted_pages;
+		delta->adopted += b.adopted - a.adopted;
 	}
 	return (long)st.failed + (long)st.skipped;
 }
@@ -281,11 +283,57 @@ static void test_s2_missed_invalidation(void)
 	CU_ASSERT_EQUAL(d.mismatches, 2);
 }
 
+/*
+ * TDX and SNP change the bytes of a page whose attribute changes, and only
+ * those (inflight-series.md §6.1.9, §6.1.3): after each real conversion
+ * the sim checks the platform rule on the memfd's old bytes and takes the
+ * model's, so later loads are exact -- no byte is adopted.  TDX: a
+ * converted page reads zero (the model's content rule; the trace does not
+ * assert SNP's ciphertext, which is undefined).
+ */
+static void test_tdx_snp_contents(void)
+{
+	struct backend_sim_counters d = { 0 };
+	unsigned long passed = 0;
+	char text[2048];
+
+	if (!st_usable("tdx_snp_contents"))
+		return;
+	snprintf(text, sizeof(text),
+		 "gmemtrace 1 profile=inplace vm_types=tdx,snp\n"
+		 "vm td type=tdx -> ok\n"
+		 "gmem t td size=16K flags=mmap|init_shared -> ok\n"
+		 "mmap mt t 0+16K -> ok\n"
+		 "write mt 0x10 byte=0x11 -> ok\n"
+		 "write mt 0x1010 byte=0x12 -> ok\n"
+		 "convert t 0+4K shared -> ok\n" /* no-op */
+		 "read mt 0x10 -> ok byte=0x11\n"
+		 "convert t 0+8K private -> ok\n"
+		 "convert t 0+4K shared -> ok\n"
+		 "read mt 0x10 -> ok byte=0x00\n"
+		 "vm sn type=snp -> ok\n"
+		 "gmem n sn size=16K flags=mmap|init_shared -> ok\n"
+		 "mmap mn n 0+16K -> ok\n"
+		 "write mn 0x20 byte=0x21 -> ok\n"
+		 "convert n 0+4K private -> ok\n"
+		 "convert n 0+4K shared -> ok\n"
+		 "read mn 0x20 -> ok\n"
+		 "read mn 0x1020 -> ok byte=0x00\n"
+		 "check -> ok\n");
+	CU_ASSERT_EQUAL(st_replay("st_tdx_snp", text, &passed, &d), 0);
+	CU_ASSERT_EQUAL(passed, 19);
+	/* TDX: pages 0 and 1 zeroed once; SNP: page 0 scrambled twice */
+	CU_ASSERT_EQUAL(d.converted_pages, 4);
+	CU_ASSERT_EQUAL(d.adopted, 0);
+	CU_ASSERT_EQUAL(d.mismatches, 0);
+}
+
 CU_TestInfo sim_threads_tests[] = {
 	{ "ordered_ops_on_threads", test_ordered_ops_on_threads },
 	{ "concurrent_disjoint", test_concurrent_disjoint },
 	{ "concurrent_race", test_concurrent_race },
 	{ "s2_cache_seq", test_s2_cache_seq },
 	{ "s2_missed_invalidation", test_s2_missed_invalidation },
+	{ "tdx_snp_contents", test_tdx_snp_contents },
 	CU_TEST_INFO_NULL,
 };

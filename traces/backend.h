@@ -87,11 +87,15 @@ void backend_model_guest_result(const struct trace_op *op, int ret,
  * numbers GMEMSIM_SIM_STATS prints), for tests: ops run on trace threads,
  * guest accesses made on real memory, per-vCPU stage-2 cache hits, fills
  * and entries found invalidated, guest faults retried after an
- * invalidation, and ops failed because real memory disagreed.
+ * invalidation, ops failed because real memory disagreed, and the
+ * TDX/SNP content checks (docs/sim.md, "Contents").
  */
 struct backend_sim_counters {
 	unsigned long thread_ops, guest_real, s2_hits, s2_fills, s2_stale,
 		retries, mismatches;
+	/* TDX/SNP: pages checked and rewritten after a conversion; bytes
+	 * taken from the model by the fallback rule */
+	unsigned long converted_pages, adopted;
 };
 void backend_sim_counters(struct backend_sim_counters *c);
 

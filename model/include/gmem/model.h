@@ -275,6 +275,15 @@ enum gm_share_state {
 
 /* Host shareability of [offset, offset+len): an enum gm_share_state. */
 int gm_gmem_state(struct gm_proc *p, int fd, uint64_t offset, uint64_t len);
+/*
+ * The @len bytes the file holds from @offset, as the model keeps them,
+ * without any side effect (no fault, no allocation, no attribute check):
+ * holes read 0.  For observers such as sim/ that check real memory against
+ * the model.  Returns 0, -EBADF, or -EINVAL (not a guest_memfd, or the
+ * range is not inside the file).
+ */
+int gm_gmem_peek(struct gm_proc *p, int fd, uint64_t offset, void *buf,
+		 size_t len);
 
 /* ---- huge pages (profile hugetlb) ---- */
 
