@@ -246,15 +246,22 @@ test-replay:
 # The model over real memory (docs/sim.md): the same traces, the same
 # expectations, every host access really made and checked against the model.
 test-sim:
-	@echo "==> test [5/7] replay on the sim (model over memfd + userfaultfd): $(words $(CORPUS)) corpus + $(words $(REGRESS)) regress traces + $(DEMO_TRACE), then model vs sim diff over $(TEST_SIM_SEEDS) random traces per profile"
+	@echo "==> test [5/7] replay on the sim (model over memfd + userfaultfd): $(words $(CORPUS)) corpus + $(words $(REGRESS)) regress traces + $(DEMO_TRACE), then model vs sim diff over $(TEST_SIM_SEEDS) random traces per profile (mainline, inplace, hugetlb) and the inplace ones with @tN thread prefixes"
 	@$(MAKE) --no-print-directory $(CLI)
 	@GMEMSIM_SIM_STATS=1 $(CLI) replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@rm -rf $(BUILD)/simdiff && mkdir -p $(BUILD)/simdiff
-	@for p in mainline inplace; do \
+	@for p in mainline inplace hugetlb; do \
 		for s in $$(seq 1 $(TEST_SIM_SEEDS)); do \
 			$(CLI) gen random --seed $$s --ops $(DIFF_OPS) \
 				--profile=$$p > $(BUILD)/simdiff/$$p-$$s.trace; \
 		done; \
+	done
+	@# the inplace traces again with every op on one of 4 trace threads:
+	@# ordered mode must still give the model's results
+	@for f in $(BUILD)/simdiff/inplace-*.trace; do \
+		awk '/^[[:space:]]*(#|$$)/ || /^[[:space:]]*gmemtrace/ { print; next } \
+		     { printf "@t%d %s\n", NR % 4, $$0 }' $$f \
+			> $${f%.trace}-threads.trace; \
 	done
 	@GMEMSIM_SIM_STATS=1 $(CLI) diff --backend=sim $(BUILD)/simdiff/*.trace
 	@echo "==> test [5/7] stress: $(TEST_STRESS_SECONDS) s, 2 vCPU + 2 converter threads, ASan+UBSan flavour; then the checker must catch an injected missing zap"

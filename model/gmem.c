@@ -821,10 +821,11 @@ int gm_gmem_state(struct gm_proc *p, int fd, uint64_t offset, uint64_t len)
 int gm_gmem_peek(struct gm_proc *p, int fd, uint64_t offset, void *buf,
 		 size_t len)
 {
-	struct gmem_file *f = file_to_gmem(fget(p, fd));
+	struct gm_file *file = fget(p, fd);
+	struct gmem_file *f = file_to_gmem(file);
 	uint8_t *out = buf;
 
-	if (!fget(p, fd))
+	if (!file)
 		return -EBADF;
 	if (!f || offset + len < offset || offset + len > f->inode->i_size)
 		return -EINVAL;

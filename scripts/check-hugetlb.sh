@@ -58,8 +58,12 @@ esac
 [ -x "$gmemtest" ] || { echo "check-hugetlb: $gmemtest is not built" >&2; exit 2; }
 
 # One run at a time: a second run would save the first one's raised value.
-exec 9>"${TMPDIR:-/tmp}/gmemsim-check-hugetlb.lock"
-flock -n 9 || skip "another check-hugetlb run holds ${TMPDIR:-/tmp}/gmemsim-check-hugetlb.lock"
+# The lock lives in /run (root only), not in a world-writable directory
+# where another user could hold it.
+lock=/run/gmemsim-check-hugetlb.lock
+[ -d /run ] && [ -w /run ] || lock="${TMPDIR:-/tmp}/gmemsim-check-hugetlb.lock"
+exec 9>"$lock"
+flock -n 9 || skip "another check-hugetlb run holds $lock"
 
 saved=$(<"$nr_file")
 free_before=$(<"$free_file")
@@ -88,7 +92,9 @@ on_exit()
 {
 	local rc=$?
 
-	trap - EXIT INT TERM
+	# ignore further INT/TERM: a second Ctrl-C must not skip the restore
+	trap '' INT TERM
+	trap - EXIT
 	restore || rc=1
 	exit "$rc"
 }
@@ -133,9 +139,9 @@ if [ "$ran" -eq 0 ]; then
 fi
 rm -f "$out"
 
-# Step 2: the corpus's hugetlb traces on the sim backend (the backend backs
-# hugetlb gmem files with hugetlb memfds once sim/backend_sim.c does so;
-# until then this replays them on 4 KiB memfds, which is fine).
+# Step 2: the corpus's hugetlb traces on the sim backend, whose huge=2M
+# files now get hugetlb memfds from the raised pool (docs/sim.md,
+# "Hugetlb backing"); the stats line counts them.
 shopt -s nullglob
 traces=(traces/corpus/hugetlb_*.trace)
 shopt -u nullglob

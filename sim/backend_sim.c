@@ -27,9 +27,10 @@
  *
  * Trace threads: an op with an @tN (or @NAME) prefix runs -- model call
  * and mirroring -- on a pthread of its own for that trace thread, created
- * on first use (up to SIM_MAX_VCPUS; more run inline).  In `ordered` mode
- * (the default) the replayer hands each op over and waits for it, so
- * results keep the trace's order.  In `concurrent` mode (header
+ * on first use (up to SIM_MAX_VCPUS; more run inline after every thread
+ * caught up).  A `guest` op without a prefix runs on a default vCPU
+ * thread of its own.  In `ordered` mode (the default) the replayer hands
+ * each op over and waits for it, so results keep the trace's order.  In `concurrent` mode (header
  * threads=concurrent, or --threads=concurrent) prefixed ops are queued to
  * their thread and run concurrently; an op without a prefix, a `barrier`
  * and close() first wait until every queue is drained.  One mutex (the
@@ -65,7 +66,6 @@ struct sim_obj {
 	int pslot;
 	/* TOBJ_VM; TOBJ_GMEM: the type of the VM it was created on */
 	enum gm_vm_type vm_type;
-	unsigned long epoch; /* bumped by each `vm` op of this name */
 	/* TOBJ_GMEM */
 	bool backed;
 	bool transforms; /* conversions change contents (TDX, SNP) */
@@ -128,14 +128,16 @@ static void sim_stats_print(void)
  * thread.  Trace thread ids are >= 0 and < 0x20000.
  */
 #define SIM_VCPU_DEFAULT 0x7fffffff
+/* thread slots: SIM_MAX_VCPUS trace threads, then the default vCPU */
+#define SIM_NR_THREADS (SIM_MAX_VCPUS + 1)
 
 /*
  * The per-vCPU stage-2 cache (docs/sim.md, "Stage-2 cache"): a completed
  * guest access installs gfn -> (gmem, page file offset) of the VM, tagged
  * with the VM's mmu_invalidate_seq and memslot generation at the time; a
  * later access of that gfn on the same vCPU with both unchanged is a hit
- * and goes through the memfd alias at the cached offset without the
- * memslot walk.  Any invalidation of the VM (conversion, punch, attribute
+ * and goes through the memfd alias at the cached offset (the memslot walk
+ * is still made, as a cross-check).  Any invalidation of the VM (conversion, punch, attribute
  * update, MMU notifier) bumps the sequence and any memslot update the
  * generation, so both drop the entry, as a zap drops KVM's SPTE.
  * Direct-mapped by gfn; touched only under the big lock.
@@ -145,7 +147,6 @@ static void sim_stats_print(void)
 struct sim_s2_entry {
 	bool valid;
 	int vm; /* VM object */
-	unsigned long epoch; /* the VM object's incarnation */
 	uint64_t gfn;
 	uint64_t seq, gen; /* mmu_invalidate_seq, memslots_gen at fill */
 	int gmem; /* backed gmem object */
@@ -189,13 +190,13 @@ struct backend {
 	 * opened with the hugetlbfs features (opened on first use).
 	 */
 	bool hugetlb;
+	uint64_t huge_promised; /* 2 MiB pages of the hugetlb backings */
 	struct sim_uffd uffd_huge;
 	bool uffd_huge_tried;
 	struct sim_obj *o;
 	size_t nr;
 	const char *file;
 	unsigned int nr_pslots; /* process slots in use (0: the first) */
-	unsigned long next_epoch; /* VM incarnations */
 	/*
 	 * The big lock: every model call and all sim state.  @inflight
 	 * counts guest faults between begin and finish (lock dropped); a
@@ -208,7 +209,8 @@ struct backend {
 	pthread_mutex_t qlock;
 	pthread_cond_t drained; /* a queue became empty */
 	bool quit;
-	struct sim_vcpu *vcpus; /* SIM_MAX_VCPUS, allocated on first use */
+	struct sim_vcpu *vcpus; /* SIM_NR_THREADS, allocated on first use */
+	bool warned_threads; /* said once that threads ran out */
 };
 
 static void sim_note_once(const char *why)
@@ -238,12 +240,6 @@ void backend_sim_counters(struct backend_sim_counters *c)
 
 static bool sim_cfg_concurrent(const struct trace_config *cfg)
 {
-	const char *env = getenv("GMEMSIM_SIM_THREADS");
-
-	if (env && !strcmp(env, "concurrent"))
-		return true;
-	if (env && !strcmp(env, "ordered"))
-		return false;
 	return cfg && cfg->concurrent;
 }
 
@@ -335,7 +331,7 @@ static void sim_vcpus_drain(struct backend *be)
 	pthread_mutex_lock(&be->qlock);
 	for (;;) {
 		busy = false;
-		for (i = 0; i < SIM_MAX_VCPUS && !busy; i++)
+		for (i = 0; i < SIM_NR_THREADS && !busy; i++)
 			busy = be->vcpus[i].started &&
 			       be->vcpus[i].q_head != be->vcpus[i].q_tail;
 		if (!busy)
@@ -354,11 +350,11 @@ static void sim_vcpus_stop(struct backend *be)
 		return;
 	pthread_mutex_lock(&be->qlock);
 	be->quit = true;
-	for (i = 0; i < SIM_MAX_VCPUS; i++)
+	for (i = 0; i < SIM_NR_THREADS; i++)
 		if (be->vcpus[i].started)
 			pthread_cond_broadcast(&be->vcpus[i].cond);
 	pthread_mutex_unlock(&be->qlock);
-	for (i = 0; i < SIM_MAX_VCPUS; i++) {
+	for (i = 0; i < SIM_NR_THREADS; i++) {
 		c = &be->vcpus[i];
 		if (!c->started)
 			continue;
@@ -505,20 +501,21 @@ static uint64_t sim_huge_free_pages(void)
 /*
  * A HugeTLB guest_memfd of the hugetlb profile with 2 MiB folios is backed
  * by a hugetlb memfd when the host pool has a free page for every 2 MiB of
- * it (pages are taken on first touch, so this is a best effort; a store
- * the pool cannot take fails the op) and the hugetlbfs userfaultfd
+ * it and of the trace's earlier hugetlb backings (pages are taken on first
+ * touch, and other processes share the pool, so this is a best effort; a
+ * store the pool cannot take fails the op) and the hugetlbfs userfaultfd
  * features are there.  Anything else -- 1 GiB folios (no 1 GiB pool
  * here), an empty pool -- gets a 4 KiB memfd, the model still tracking
  * the folio orders (docs/sim.md, "Hugetlb backing").
  */
 static bool sim_gmem_wants_huge(struct backend *be, const struct trace_op *op)
 {
+	uint64_t need = (op->u.gmem.size + SIM_HUGE_SIZE - 1) / SIM_HUGE_SIZE;
 	char why[256];
 
 	if (!be->hugetlb || op->u.gmem.huge != SIM_HUGE_SIZE ||
 	    op->u.gmem.size > SIM_MAX_BACKING ||
-	    sim_huge_free_pages() <
-		    (op->u.gmem.size + SIM_HUGE_SIZE - 1) / SIM_HUGE_SIZE)
+	    sim_huge_free_pages() < be->huge_promised + need)
 		return false;
 	if (!be->uffd_huge_tried) {
 		be->uffd_huge_tried = true;
@@ -541,6 +538,7 @@ static void sim_gmem_create(struct backend *be, const struct trace_op *op)
 	if (huge && !sim_backing_create(&g->b, op->u.gmem.size, true, why,
 					sizeof(why))) {
 		sim_stats.huge_gmems++;
+		be->huge_promised += g->b.size / SIM_HUGE_SIZE;
 	} else if (sim_backing_create(&g->b, op->u.gmem.size, false, why,
 				      sizeof(why))) {
 		sim_stats.unbacked++;
@@ -562,14 +560,17 @@ static void sim_mmap(struct backend *be, const struct trace_op *op)
 		return;
 	m->gmem = op->obj2;
 	m->map_offset = op->u.mmap.offset;
-	m->map_len = op->u.mmap.len;
+	/* a mapping covers whole pages: the tail of its last one too */
+	m->map_len = op->u.mmap.len > UINT64_MAX - 0xfff ?
+			     op->u.mmap.len :
+			     (op->u.mmap.len + 0xfff) & ~0xfffULL;
 	m->procs = sim_proc_bit(be, op->proc);
 	if (op->proc != TRACE_NO_OBJ)
 		return; /* another process's mapping: no real view */
 	if (sim_view_map(&m->v, &g->b,
 			 g->b.hugetlb ? &be->uffd_huge : &be->uffd,
-			 op->u.mmap.offset, op->u.mmap.len, op->u.mmap.prot,
-			 why, sizeof(why)))
+			 op->u.mmap.offset, m->map_len, op->u.mmap.prot, why,
+			 sizeof(why)))
 		return;
 	m->mapped = true;
 	sim_stats.views++;
@@ -724,7 +725,7 @@ static void sim_access(struct backend *be, const struct trace_op *op,
 
 	if (!m)
 		return;
-	/* a hugetlb view is rounded up to 2 MiB: the trace's length rules */
+	/* a hugetlb view is rounded up to 2 MiB: the mapping's length rules */
 	if (!m->mapped || off >= m->v.len || off >= m->map_len) {
 		sim_access_file(be, op, res);
 		return;
@@ -806,13 +807,6 @@ static void sim_zap(struct backend *be, int gobj, uint64_t off, uint64_t len)
 }
 
 /*
- * Ranges up to this size are checked page by page after a TDX or SNP
- * conversion; a larger one keeps the fallback rule: a load in it that
- * differs from the memfd takes the model's byte ("Contents").
- */
-#define SIM_CONVERT_CHECK_MAX (256ULL << 20)
-
-/*
  * TDX and SNP change the bytes of a page whose attribute a conversion
  * changes (inflight-series.md §6.1.9): TDX hands back zeroed pages, SNP
  * exposes ciphertext; a no-op (the page already had that attribute)
@@ -865,7 +859,8 @@ static int sim_convert_contents(struct backend *be, const struct trace_op *op,
 	static const uint8_t zero[4096];
 	uint64_t off = op->u.range.offset, i;
 	uint8_t old[4096], now[4096];
-	const char *why = NULL;
+	const char *why, *first = NULL;
+	uint64_t first_pg = 0;
 	struct gm_proc *p;
 	bool tdx, changed;
 	int fd, r;
@@ -881,31 +876,45 @@ static int sim_convert_contents(struct backend *be, const struct trace_op *op,
 		    gm_gmem_peek(p, fd, pg, now, sizeof(now)))
 			return -1;
 		changed = r != before[i];
-		if (!changed && memcmp(old, now, sizeof(old)))
+		why = NULL;
+		if (sim_converted(g, pg))
+			; /* stale since a fallback conversion: just sync */
+		else if (!changed && memcmp(old, now, sizeof(old)))
 			why = "a page that kept its attribute changed its bytes";
 		else if (changed && tdx && memcmp(now, zero, sizeof(now)))
 			why = "TDX: a converted page is not zero";
 		else if (changed && !tdx && memcmp(old, zero, sizeof(old)) &&
 			 !memcmp(old, now, sizeof(old)))
 			why = "SNP: a converted page keeps its bytes";
-		if (why) {
-			sim_fail(be, op, res, "%s (file offset %#llx)", why,
-				 (unsigned long long)pg);
-			return 0;
+		if (why && !first) {
+			first = why;
+			first_pg = pg;
 		}
 		if (!memcmp(old, now, sizeof(old)))
 			continue;
+		/* every page takes the model's bytes, even after a failure */
 		sim_stats.converted_pages++;
-		if (tdx)
+		if (tdx && !memcmp(now, zero, sizeof(now)))
 			r = sim_backing_punch(&g->b, pg, sizeof(old));
 		else
 			r = sim_backing_write(&g->b, pg, now, sizeof(now));
 		if (r)
 			return -1;
 	}
+	if (first)
+		sim_fail(be, op, res, "%s (file offset %#llx)", first,
+			 (unsigned long long)first_pg);
 	return 0;
 }
 
+/*
+ * After a conversion on real memory: zap the range in every view (the
+ * series unmaps before its refcount check, whatever the result), and on a
+ * TDX or SNP file check and sync the contents.  A failed conversion is
+ * checked too: in the hugetlb profile it may have converted whole huge
+ * pages before the one that failed.  Without a snapshot (@before NULL)
+ * the range falls back to adopting the model's bytes on later loads.
+ */
 static void sim_convert(struct backend *be, const struct trace_op *op,
 			struct op_result *res, const int8_t *before)
 {
@@ -916,7 +925,7 @@ static void sim_convert(struct backend *be, const struct trace_op *op,
 	if (!g)
 		return;
 	sim_zap(be, op->obj, off, len);
-	if (res->kind != RES_OK || !g->transforms || !len)
+	if (!g->transforms || !len)
 		return;
 	if (before && !sim_convert_contents(be, op, res, g, before))
 		return;
@@ -1018,8 +1027,7 @@ static struct sim_s2_entry *sim_s2_lookup(struct backend *be,
 	if (!c || !vm)
 		return NULL;
 	e = &c->s2[gfn % SIM_S2_ENTRIES];
-	if (!e->valid || e->vm != op->obj || e->epoch != vm->epoch ||
-	    e->gfn != gfn)
+	if (!e->valid || e->vm != op->obj || e->gfn != gfn)
 		return NULL;
 	if (be->s2_keep || (e->seq == info->mmu_invalidate_seq &&
 			    e->gen == info->memslots_gen))
@@ -1057,9 +1065,9 @@ static bool sim_s2_missed_zap(struct backend *be, const struct trace_op *op,
  * fault's page belongs to whatever the slot's userspace address maps.  The
  * page is reached through the backing's alias (the stage-2 view): a store
  * lands there, a load reads the real byte, which must be the model's.  On
- * a vCPU a valid stage-2 cache entry gives the page without the memslot
- * walk; it is checked against the walk (a mismatch is a mapping the model
- * changed without an invalidation).  A miss walks the memslots and fills
+ * a vCPU a valid stage-2 cache entry gives the page; it is checked against
+ * the memslot walk (a mismatch is a mapping the model changed without an
+ * invalidation).  A miss walks the memslots and fills
  * the entry.
  */
 static void sim_guest(struct backend *be, const struct trace *t,
@@ -1099,7 +1107,6 @@ static void sim_guest(struct backend *be, const struct trace *t,
 		e = &c->s2[gfn % SIM_S2_ENTRIES];
 		e->valid = true;
 		e->vm = op->obj;
-		e->epoch = vm->epoch;
 		e->gfn = gfn;
 		e->seq = info.mmu_invalidate_seq;
 		e->gen = info.memslots_gen;
@@ -1141,6 +1148,7 @@ static void sim_guest_op(struct backend *be, const struct trace *t,
 		backend_model_ops.exec(be->model, t, op, res);
 		return;
 	}
+	memset(res, 0, sizeof(*res));
 	missed_zap = sim_s2_missed_zap(be, op, c, p, fd);
 	for (;;) {
 		backend_model_guest_init(op, &f);
@@ -1211,11 +1219,7 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 	switch (op->code) {
 	case TOP_VM:
 		o = sim_obj(be, op->obj);
-		if (!o)
-			break;
-		/* a new incarnation: no cache entry of the old one is valid */
-		o->epoch = ++be->next_epoch;
-		if (res->kind == RES_OK)
+		if (o && res->kind == RES_OK)
 			o->vm_type = op->u.vm.vm_type;
 		break;
 	case TOP_GMEM:
@@ -1307,15 +1311,20 @@ static void *sim_vcpu_main(void *arg)
 /* The thread of trace thread @id, started on first use, or NULL. */
 static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 {
+	unsigned int i, first = 0, last = SIM_MAX_VCPUS;
 	struct sim_vcpu *c;
-	unsigned int i;
 
 	if (!be->vcpus) {
-		be->vcpus = calloc(SIM_MAX_VCPUS, sizeof(*be->vcpus));
+		be->vcpus = calloc(SIM_NR_THREADS, sizeof(*be->vcpus));
 		if (!be->vcpus)
 			return NULL;
 	}
-	for (i = 0; i < SIM_MAX_VCPUS; i++) {
+	/* the default vCPU has a slot of its own */
+	if (id == SIM_VCPU_DEFAULT) {
+		first = SIM_MAX_VCPUS;
+		last = SIM_NR_THREADS;
+	}
+	for (i = first; i < last; i++) {
 		c = &be->vcpus[i];
 		if (c->started && c->id == id)
 			return c;
@@ -1331,6 +1340,14 @@ static struct sim_vcpu *sim_vcpu_get(struct backend *be, int id)
 		c->started = true;
 		sim_stats.vcpus++;
 		return c;
+	}
+	if (!be->warned_threads) {
+		be->warned_threads = true;
+		fprintf(stderr,
+			"%s: sim: more than %d trace threads; the ops of the "
+			"others run on the replayer's thread, after every "
+			"thread caught up\n",
+			be->file ? be->file : "-", SIM_MAX_VCPUS);
 	}
 	return NULL;
 }

@@ -322,7 +322,8 @@ static void stress_s2_fill(struct stress_thread *t, uint64_t off)
  * A guest access whose gfn the vCPU has mapped since the last
  * invalidation of the VM: like a hit in KVM's SPTEs, it does not fault --
  * the access is made through the alias at once, under the lock so no zap
- * slips between the check and the access.  The model must still have the
+ * slips between the check and the access (a store is also given to the
+ * model, which keeps the page's bytes).  The model must still have the
  * mapping (else it zapped it without an invalidation: a violation).
  * Returns false on a miss (the caller faults).
  */
@@ -352,10 +353,29 @@ static bool stress_s2_hit(struct stress_thread *t, uint64_t off, bool write,
 				 "without an invalidation)",
 				 (unsigned long long)off);
 	stress_snap(s, off, &a);
-	if (write)
+	if (write) {
+		struct gm_guest_fault f;
+
+		/*
+		 * The model keeps the page's bytes: it takes the store too
+		 * (its own fault path, which must agree with the entry).
+		 */
+		memset(&f, 0, sizeof(f));
+		f.gpa = off;
+		f.access = GM_ACCESS_WRITE;
+		f.intent = GM_INTENT_DEFAULT;
+		f.byte = byte;
+		if (gm_guest_access(s->p, s->vm, &f) ||
+		    f.outcome != GM_GUEST_OK)
+			stress_violation(t,
+					 "guest store at %#llx: stage-2 cache "
+					 "hit, but the model's fault gave "
+					 "outcome %d",
+					 (unsigned long long)off, f.outcome);
 		sim_backing_store(&s->b, off, byte);
-	else
+	} else {
 		byte = ((volatile uint8_t *)s->b.alias)[off];
+	}
 	stress_data(t, off, write, byte, &a, &a, "guest");
 	t->s2_hits++;
 	t->guest_ok++;
