@@ -20,9 +20,10 @@
 #   3. runs the CUnit sim suite (GMEMTEST -s sim) with
 #      GMEMSIM_SIM_HUGETLB=require, so a hugetlb-2M case that cannot get
 #      its huge pages fails instead of skipping;
-#   4. when GMEMSIM is given and exists and traces/corpus/hugetlb_*.trace
-#      exist: GMEMSIM_SIM_STATS=1 GMEMSIM replay --backend=sim over them,
-#      printing the replay summary and the sim's stats line;
+#   4. when GMEMSIM is given and exists: GMEMSIM_SIM_STATS=1 GMEMSIM
+#      replay --backend=sim over the corpus and the regress traces (the
+#      hugetlb-profile ones get real huge pages), printing the replay
+#      summary and the sim's stats line;
 #   5. always (trap on EXIT, INT and TERM) writes the saved value back and
 #      checks that it reads back; prints before/after.  A failed restore is
 #      a failure of the run.
@@ -139,18 +140,18 @@ if [ "$ran" -eq 0 ]; then
 fi
 rm -f "$out"
 
-# Step 2: the corpus's hugetlb traces on the sim backend, whose huge=2M
-# files now get hugetlb memfds from the raised pool (docs/sim.md,
-# "Hugetlb backing"); the stats line counts them.
+# Step 2: the corpus and regress traces on the sim backend, whose huge=2M
+# files of the hugetlb profile now get hugetlb memfds from the raised pool
+# (docs/sim.md, "Hugetlb backing"); the stats line counts them.
 shopt -s nullglob
-traces=(traces/corpus/hugetlb_*.trace)
+traces=(traces/corpus/*.trace traces/regress/*.trace)
 shopt -u nullglob
 if [ -z "$gmemsim" ] || [ ! -x "$gmemsim" ]; then
-	echo "==> check-hugetlb [2/2] sim replay of hugetlb traces: skipped (${gmemsim:-gmemsim} not built)"
+	echo "==> check-hugetlb [2/2] sim replay of the corpus: skipped (${gmemsim:-gmemsim} not built)"
 elif [ "${#traces[@]}" -eq 0 ]; then
-	echo "==> check-hugetlb [2/2] sim replay of hugetlb traces: skipped (no traces/corpus/hugetlb_*.trace)"
+	echo "==> check-hugetlb [2/2] sim replay of the corpus: skipped (no traces/corpus/*.trace)"
 else
-	echo "==> check-hugetlb [2/2] sim replay of ${#traces[@]} hugetlb traces: GMEMSIM_SIM_STATS=1 $gmemsim replay --backend=sim traces/corpus/hugetlb_*.trace"
+	echo "==> check-hugetlb [2/2] sim replay of ${#traces[@]} corpus and regress traces: GMEMSIM_SIM_STATS=1 $gmemsim replay --backend=sim traces/corpus/*.trace traces/regress/*.trace"
 	out=$(mktemp)
 	if GMEMSIM_SIM_STATS=1 "$gmemsim" replay --backend=sim "${traces[@]}" >"$out" 2>&1; then
 		:
