@@ -908,9 +908,8 @@ static int sim_convert_contents(struct backend *be, const struct trace_op *op,
 }
 
 /*
- * After a conversion on real memory: zap the range in every view (the
- * series unmaps before its refcount check, whatever the result), and on a
- * TDX or SNP file check and sync the contents.  A failed conversion is
+ * After a conversion (the range was zapped before it, sim_exec_here()):
+ * on a TDX or SNP file check and sync the contents.  A failed conversion is
  * checked too: in the hugetlb profile it may have converted whole huge
  * pages before the one that failed.  Without a snapshot (@before NULL)
  * the range falls back to adopting the model's bytes on later loads.
@@ -922,10 +921,7 @@ static void sim_convert(struct backend *be, const struct trace_op *op,
 	uint64_t off = op->u.range.offset, len = op->u.range.len;
 	struct sim_range *n;
 
-	if (!g)
-		return;
-	sim_zap(be, op->obj, off, len);
-	if (!g->transforms || !len)
+	if (!g || !g->transforms || !len)
 		return;
 	if (before && !sim_convert_contents(be, op, res, g, before))
 		return;
@@ -1198,6 +1194,14 @@ static void sim_exec_here(struct backend *be, const struct trace *t,
 	if (op->code == TOP_CONVERT && op->proc == TRACE_NO_OBJ) {
 		int8_t *before = sim_convert_before(be, op);
 
+		/*
+		 * The series unmaps the host before its refcount check and
+		 * does not undo it on failure: zap first (an extra zap is
+		 * harmless, the next access faults and the model decides).
+		 */
+		if (be->real)
+			sim_zap(be, op->obj, op->u.range.offset,
+				op->u.range.len);
 		backend_model_ops.exec(be->model, t, op, res);
 		if (be->real && res->kind != RES_SKIPPED)
 			sim_convert(be, op, res, before);
