@@ -285,7 +285,7 @@ check-tsan:
 # raises vm.nr_hugepages for the run and restores it, so it needs root and
 # is not part of `make test`; scripts/check-hugetlb.sh says what it does.
 check-hugetlb:
-	@echo "==> check-hugetlb: sim suite (ASan+UBSan) and sim replay of the hugetlb corpus with a temporary 2 MiB hugetlb pool"
+	@echo "==> check-hugetlb: sim suites (ASan+UBSan), corpus replay on the sim and a hugetlb stress, with a temporary 2 MiB hugetlb pool"
 	@$(MAKE) --no-print-directory $(BUILD)/asan/gmemtest $(CLI)
 	@$(SAN_ENV) bash scripts/check-hugetlb.sh $(BUILD)/asan/gmemtest $(CLI)
 

@@ -23,7 +23,8 @@
 #   4. when GMEMSIM is given and exists: GMEMSIM_SIM_STATS=1 GMEMSIM
 #      replay --backend=sim over the corpus and the regress traces (the
 #      hugetlb-profile ones get real huge pages), printing the replay
-#      summary and the sim's stats line;
+#      summary and the sim's stats line; then GMEMSIM stress --hugetlb
+#      for 5 s, which must report no violation;
 #   5. always (trap on EXIT, INT and TERM) writes the saved value back and
 #      checks that it reads back; prints before/after.  A failed restore is
 #      a failure of the run.
@@ -119,7 +120,7 @@ fi
 
 rc=0
 
-echo "==> check-hugetlb [1/2] CUnit sim suite with a hugetlb pool: $gmemtest -s sim"
+echo "==> check-hugetlb [1/3] CUnit sim suite with a hugetlb pool: $gmemtest -s sim"
 out=$(mktemp)
 if GMEMSIM_SIM_HUGETLB=require "$gmemtest" -s sim 2>&1 | tee "$out"; then
 	:
@@ -147,11 +148,11 @@ shopt -s nullglob
 traces=(traces/corpus/*.trace traces/regress/*.trace)
 shopt -u nullglob
 if [ -z "$gmemsim" ] || [ ! -x "$gmemsim" ]; then
-	echo "==> check-hugetlb [2/2] sim replay of the corpus: skipped (${gmemsim:-gmemsim} not built)"
+	echo "==> check-hugetlb [2/3] sim replay of the corpus: skipped (${gmemsim:-gmemsim} not built)"
 elif [ "${#traces[@]}" -eq 0 ]; then
-	echo "==> check-hugetlb [2/2] sim replay of the corpus: skipped (no traces/corpus/*.trace)"
+	echo "==> check-hugetlb [2/3] sim replay of the corpus: skipped (no traces/corpus/*.trace)"
 else
-	echo "==> check-hugetlb [2/2] sim replay of ${#traces[@]} corpus and regress traces: GMEMSIM_SIM_STATS=1 $gmemsim replay --backend=sim traces/corpus/*.trace traces/regress/*.trace"
+	echo "==> check-hugetlb [2/3] sim replay of ${#traces[@]} corpus and regress traces: GMEMSIM_SIM_STATS=1 $gmemsim replay --backend=sim traces/corpus/*.trace traces/regress/*.trace"
 	out=$(mktemp)
 	if GMEMSIM_SIM_STATS=1 "$gmemsim" replay --backend=sim "${traces[@]}" >"$out" 2>&1; then
 		:
@@ -165,6 +166,17 @@ else
 		rc=1
 	}
 	rm -f "$out"
+fi
+
+# Step 3: gmemsim stress on a HugeTLB file backed by real 2 MiB pages
+# (host accesses one at a time, conversions and punches racing the vCPUs'
+# faults): no violation allowed.
+if [ -n "$gmemsim" ] && [ -x "$gmemsim" ]; then
+	echo "==> check-hugetlb [3/3] $gmemsim stress --hugetlb --seconds 5 --vcpus 2 --converters 2 --size 32M"
+	if ! "$gmemsim" stress --hugetlb --seconds 5 --vcpus 2 --converters 2 \
+		--size 32M; then
+		rc=1
+	fi
 fi
 
 if [ "$rc" -eq 0 ]; then

@@ -251,6 +251,14 @@ struct stress_opts {
 	unsigned int vcpus, converters; /* 1..32, 0..32 */
 	uint64_t seed, size; /* size: 4 KiB multiple, up to 1 GiB */
 	bool no_zap;
+	/*
+	 * Profile hugetlb: the guest_memfd is a HugeTLB file of 2 MiB
+	 * folios backed by a hugetlb memfd (size: a 2 MiB multiple; skipped
+	 * without free pages in the host pool).  Host accesses are then made
+	 * under the lock, one at a time: a huge page the model has made
+	 * mixed may be mapped only while one access runs (docs/sim.md).
+	 */
+	bool hugetlb;
 };
 
 struct stress_report {

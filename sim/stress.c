@@ -64,7 +64,7 @@
 
 const char stress_usage[] =
 	"usage: gmemsim stress [--seconds=T] [--vcpus=N] [--converters=M]\n"
-	"                      [--seed=S] [--size=BYTES] [--no-zap]\n"
+	"                      [--seed=S] [--size=BYTES] [--no-zap] [--hugetlb]\n"
 	"\n"
 	"Profile inplace over real memory (docs/sim.md): one SW_PROTECTED VM,\n"
 	"one guest_memfd (mmap|init_shared) backed by a memfd and mapped with\n"
@@ -83,6 +83,10 @@ const char stress_usage[] =
 	"      --size=BYTES    guest_memfd size, K/M/G suffix (default 16M)\n"
 	"      --no-zap        fault injection: skip the host zap before a\n"
 	"                      conversion to private (the checker must fire)\n"
+	"      --hugetlb       profile hugetlb: a HugeTLB file of 2 MiB folios\n"
+	"                      on a hugetlb memfd (needs free pages in the\n"
+	"                      host pool, else SKIP; --size a 2M multiple);\n"
+	"                      host accesses are made one at a time\n"
 	"  -h, --help          this text\n";
 
 struct stress {
@@ -95,6 +99,7 @@ struct stress {
 	uint64_t size, nr_pages;
 	unsigned int nr_vcpus;
 	bool no_zap;
+	bool hugetlb; /* --hugetlb: host accesses under the lock */
 	struct sim_uffd u;
 	struct sim_backing b;
 	struct sim_view v;
@@ -129,6 +134,7 @@ struct stress_thread {
 		uint64_t gfn, seq, gen;
 	} s2[STRESS_S2_ENTRIES];
 	unsigned long s2_hits;
+	bool locked; /* holds s->lock across a host access (--hugetlb) */
 };
 
 /* splitmix64: per-thread, seeded from --seed and the thread's number. */
@@ -181,20 +187,32 @@ static int stress_fault(void *ctx, const struct sim_view *v, uint64_t off,
 	struct stress_thread *t = ctx;
 	struct stress *s = t->s;
 	int ret, sig = -1, err = 0;
+	bool once = false;
 
-	pthread_mutex_lock(&s->lock);
+	if (!t->locked)
+		pthread_mutex_lock(&s->lock);
 	ret = gm_host_access(s->p, s->maddr + off,
 			     write ? GM_ACCESS_WRITE : GM_ACCESS_READ, &byte,
 			     &sig);
 	if (!ret && !sig)
 		err = sim_view_resolve_run(v, off, stress_run_query, s, NULL,
 					   NULL);
-	pthread_mutex_unlock(&s->lock);
+	/* a huge page the model would not map whole: this access only */
+	if (!ret && !sig && !err && s->hugetlb) {
+		uint64_t ps = sim_backing_page_size(&s->b);
+
+		once = gm_host_fault_run(s->p, s->maddr + (off & ~(ps - 1)),
+					 ps / STRESS_PAGE) != ps / STRESS_PAGE;
+	}
+	if (!t->locked)
+		pthread_mutex_unlock(&s->lock);
 	if (ret)
 		return ret;
 	if (sig)
 		return sig;
-	return err ? -err : 0;
+	if (err)
+		return -err;
+	return once ? SIM_FAULT_ONCE : 0;
 }
 
 /* What the checker knows of one byte and its page, taken under the lock. */
@@ -256,12 +274,18 @@ static void stress_host(struct stress_thread *t, uint64_t off, bool write)
 
 	pthread_mutex_lock(&s->lock);
 	stress_snap(s, off, &a);
-	pthread_mutex_unlock(&s->lock);
-
-	/* the real access, no lock held: faults go to stress_fault() */
+	/*
+	 * The real access, no lock held: faults go to stress_fault().  With
+	 * hugetlb the lock stays held, so a mixed huge page mapped for this
+	 * access is zapped again before any other access can use it.
+	 */
+	t->locked = s->hugetlb;
+	if (!t->locked)
+		pthread_mutex_unlock(&s->lock);
 	sim_view_access_fn(&s->v, off, write, &byte, stress_fault, t, &r);
-
-	pthread_mutex_lock(&s->lock);
+	if (!t->locked)
+		pthread_mutex_lock(&s->lock);
+	t->locked = false;
 	stress_snap(s, off, &b);
 	t->resolved += r.nr_resolved;
 	if (r.resolve_err) {
@@ -291,6 +315,20 @@ static void stress_host(struct stress_thread *t, uint64_t off, bool write)
 		stress_data(t, off, write, byte, &a, &b, "host");
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * A guest load through the alias (the stage-2 view).  hugetlb: pread, so a
+ * hole neither takes a huge page nor raises SIGBUS on an empty pool.
+ */
+static void stress_alias_load(struct stress *s, uint64_t off, uint8_t *byte)
+{
+	if (!s->b.hugetlb) {
+		*byte = ((volatile uint8_t *)s->b.alias)[off];
+		return;
+	}
+	if (sim_backing_load(&s->b, off, byte))
+		*byte = 0;
 }
 
 /* The vCPU's cache entry for the gfn of @off, or NULL; under the lock. */
@@ -374,7 +412,7 @@ static bool stress_s2_hit(struct stress_thread *t, uint64_t off, bool write,
 					 (unsigned long long)off, f.outcome);
 		sim_backing_store(&s->b, off, byte);
 	} else {
-		byte = ((volatile uint8_t *)s->b.alias)[off];
+		stress_alias_load(s, off, &byte);
 	}
 	stress_data(t, off, write, byte, &a, &a, "guest");
 	t->s2_hits++;
@@ -451,7 +489,7 @@ static void stress_guest(struct stress_thread *t, uint64_t off, bool write)
 	if (write)
 		sim_backing_store(&s->b, off, byte);
 	else
-		byte = ((volatile uint8_t *)s->b.alias)[off];
+		stress_alias_load(s, off, &byte);
 	pthread_mutex_lock(&s->lock);
 	stress_snap(s, off, &b);
 	stress_data(t, off, write, byte, &a, &b, "guest");
@@ -537,6 +575,9 @@ static void stress_punch(struct stress_thread *t, uint64_t pg, uint64_t n)
 	if (!ret) {
 		/* frees, zeroes and zaps every mapping of the range */
 		ret = sim_backing_punch(&s->b, off, len);
+		/* hugetlbfs keeps a partly punched huge page mapped */
+		if (!ret && s->hugetlb)
+			sim_view_zap(&s->v, off, len);
 		if (ret)
 			stress_violation(t, "real punch %#llx+%#llx: %s",
 					 (unsigned long long)off,
@@ -595,6 +636,10 @@ static int stress_model(struct stress *s, char *why, size_t len)
 
 	gm_config_init(&cfg);
 	cfg.profile = GM_PROFILE_INPLACE;
+	if (s->hugetlb) {
+		cfg.profile = GM_PROFILE_HUGETLB;
+		cfg.hugetlb_pool_2m = s->size / SIM_HUGE_SIZE;
+	}
 	ret = gm_host_create(&cfg, &s->h);
 	if (ret) {
 		snprintf(why, len, "gm_host_create: %s", strerror((int)-ret));
@@ -614,6 +659,10 @@ static int stress_model(struct stress *s, char *why, size_t len)
 	memset(&args, 0, sizeof(args));
 	args.size = s->size;
 	args.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED;
+	/* HugeTLB files cannot be INIT_SHARED: created private (§3.2) */
+	if (s->hugetlb)
+		args.flags = GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_HUGETLB |
+			     GUEST_MEMFD_HUGETLB_2MB;
 	ret = gm_ioctl(s->p, s->vm, KVM_CREATE_GUEST_MEMFD,
 		       (unsigned long)&args);
 	if (ret < 0) {
@@ -622,6 +671,20 @@ static int stress_model(struct stress *s, char *why, size_t len)
 		return (int)ret;
 	}
 	s->gfd = (int)ret;
+	if (s->hugetlb) {
+		/* start all shared, like INIT_SHARED */
+		struct kvm_memory_attributes2 a;
+
+		memset(&a, 0, sizeof(a));
+		a.size = s->size;
+		ret = gm_ioctl(s->p, s->gfd, KVM_SET_MEMORY_ATTRIBUTES2,
+			       (unsigned long)&a);
+		if (ret) {
+			snprintf(why, len, "model shared conversion: %s",
+				 strerror((int)-ret));
+			return (int)ret;
+		}
+	}
 	ret = gm_mmap(s->p, s->size, GMEM_PROT_READ | GMEM_PROT_WRITE,
 		      GMEM_MAP_SHARED, s->gfd, 0, &s->maddr);
 	if (ret) {
@@ -645,15 +708,38 @@ static int stress_model(struct stress *s, char *why, size_t len)
 	return 0;
 }
 
+/* Free pages of the host's 2 MiB hugetlb pool (0 when unknown). */
+static uint64_t sim_huge_free(void)
+{
+	unsigned long long n = 0;
+	FILE *f;
+
+	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		  "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
 /* Real memory; a negative errno means "unavailable here" (a skip). */
 static int stress_real(struct stress *s, char *why, size_t len)
 {
 	int ret;
 
-	ret = sim_uffd_open(&s->u, false, why, len);
+	if (s->hugetlb && sim_huge_free() < s->size / SIM_HUGE_SIZE) {
+		snprintf(why, len,
+			 "fewer than %llu free 2 MiB hugetlb pages "
+			 "(hugepages-2048kB/free_hugepages)",
+			 (unsigned long long)(s->size / SIM_HUGE_SIZE));
+		return -ENOMEM;
+	}
+	ret = sim_uffd_open(&s->u, s->hugetlb, why, len);
 	if (ret)
 		return ret;
-	ret = sim_backing_create(&s->b, s->size, false, why, len);
+	ret = sim_backing_create(&s->b, s->size, s->hugetlb, why, len);
 	if (ret)
 		return ret;
 	return sim_view_map(&s->v, &s->b, &s->u, 0, s->size,
@@ -755,6 +841,7 @@ int stress_run(const struct stress_opts *o, struct stress_report *r)
 	s.nr_pages = o->size / STRESS_PAGE;
 	s.nr_vcpus = o->vcpus;
 	s.no_zap = o->no_zap;
+	s.hugetlb = o->hugetlb;
 	s.shadow = calloc(o->size, 1);
 	s.maybe0 = calloc(o->size, 1);
 	s.conv_gen = calloc(s.nr_pages, sizeof(*s.conv_gen));
@@ -856,6 +943,7 @@ int stress_main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 's' },
 		{ "size", required_argument, NULL, 'S' },
 		{ "no-zap", no_argument, NULL, 'Z' },
+		{ "hugetlb", no_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -863,7 +951,7 @@ int stress_main(int argc, char **argv)
 		 size = 16ULL << 20;
 	struct stress_report r;
 	struct stress_opts o;
-	bool no_zap = false;
+	bool no_zap = false, hugetlb = false;
 	int c, ret;
 
 	optind = 1;
@@ -905,6 +993,9 @@ int stress_main(int argc, char **argv)
 		case 'Z':
 			no_zap = true;
 			break;
+		case 'H':
+			hugetlb = true;
+			break;
 		case 'h':
 			fputs(stress_usage, stdout);
 			return 0;
@@ -916,6 +1007,10 @@ int stress_main(int argc, char **argv)
 	if (optind < argc)
 		return stress_usage_error("unexpected argument '%s'",
 					  argv[optind]);
+	if (hugetlb && size % SIM_HUGE_SIZE)
+		return stress_usage_error("--hugetlb needs a --size that is a "
+					  "2M multiple%s",
+					  "");
 
 	memset(&o, 0, sizeof(o));
 	o.seconds = (double)seconds;
@@ -924,6 +1019,7 @@ int stress_main(int argc, char **argv)
 	o.seed = seed;
 	o.size = size;
 	o.no_zap = no_zap;
+	o.hugetlb = hugetlb;
 	ret = stress_run(&o, &r);
 	if (ret < 0)
 		return 1;
@@ -933,7 +1029,8 @@ int stress_main(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr,
-		"stress: seed %llu, %u vcpus, %u converters, %llu s, %llu KiB%s: "
+		"stress: seed %llu, %u vcpus, %u converters, %llu s, %llu "
+		"KiB%s%s: "
 		"%lu host accesses done (%lu faults resolved, %lu refused), "
 		"%lu guest accesses done (%lu from the stage-2 cache, %lu "
 		"exits, %lu retries), "
@@ -941,8 +1038,9 @@ int stress_main(int argc, char **argv)
 		(unsigned long long)seed, (unsigned int)vcpus,
 		(unsigned int)convs, (unsigned long long)seconds,
 		(unsigned long long)(size >> 10), no_zap ? ", no zap" : "",
-		r.host_ok, r.resolved, r.refused, r.guest_ok, r.s2_hits,
-		r.guest_exit, r.retries, r.conv_ops, r.conv_err, r.checks);
+		hugetlb ? ", hugetlb 2M" : "", r.host_ok, r.resolved, r.refused,
+		r.guest_ok, r.s2_hits, r.guest_exit, r.retries, r.conv_ops,
+		r.conv_err, r.checks);
 	printf("stress: %lu ops, %lu violations\n", r.ops, r.violations);
 	return r.violations ? 1 : 0;
 }

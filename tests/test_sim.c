@@ -721,8 +721,7 @@ static void case_runs(const struct sim_bt *bt)
 		case_runs_hugetlb(bt);
 		return;
 	}
-	if (!sim_h_init2(&s, "runs", bt, GM_PROFILE_INPLACE,
-			 GM_VM_SW_PROTECTED,
+	if (!sim_h_init2(&s, "runs", bt, GM_PROFILE_INPLACE, GM_VM_SW_PROTECTED,
 			 GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
 			 16 * 4096))
 		return;
@@ -733,7 +732,8 @@ static void case_runs(const struct sim_bt *bt)
 	/* page 3 in the page cache already: CONTINUE within the run */
 	byte = 0x33;
 	CU_ASSERT_EQUAL(gm_host_access(s.p, s.maddr + 3 * 4096 + 7,
-				       GM_ACCESS_WRITE, &byte, &msig), 0);
+				       GM_ACCESS_WRITE, &byte, &msig),
+			0);
 	CU_ASSERT_EQUAL(msig, 0);
 	CU_ASSERT_EQUAL(sim_backing_store(&s.b, 3 * 4096 + 7, 0x33), 0);
 
@@ -743,8 +743,8 @@ static void case_runs(const struct sim_bt *bt)
 	CU_ASSERT_EQUAL(d.pages, 10); /* 0..9: page 10 is private */
 	for (i = 1; i < 10; i++) {
 		byte = 0xee;
-		CU_ASSERT_EQUAL(sim_run_access(&s, &d, i * 4096 + 7, false,
-					       &byte), 0);
+		CU_ASSERT_EQUAL(
+			sim_run_access(&s, &d, i * 4096 + 7, false, &byte), 0);
 		CU_ASSERT_EQUAL(byte, i == 3 ? 0x33 : 0);
 	}
 	CU_ASSERT_EQUAL(d.calls, 1); /* all resolved by the first fault */
@@ -757,8 +757,7 @@ static void case_runs(const struct sim_bt *bt)
 	CU_ASSERT_EQUAL(d.pages, 4);
 	/* a conversion zaps its range; the run comes back around it */
 	CU_ASSERT_EQUAL(sim_h_convert(&s, 5 * 4096, 4096, true), 0);
-	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 5 * 4096, false, &byte),
-			SIGBUS);
+	CU_ASSERT_EQUAL(sim_run_access(&s, &d, 5 * 4096, false, &byte), SIGBUS);
 	CU_ASSERT_EQUAL(sim_h_convert(&s, 5 * 4096, 4096, false), 0);
 	calls = d.calls;
 	byte = 0xee;
@@ -1326,6 +1325,40 @@ static void test_stress(void)
 	fflush(stdout);
 }
 
+/*
+ * gmemsim stress --hugetlb: profile hugetlb on a hugetlb memfd, one second
+ * on 8 MiB (4 huge pages), must be clean.  Without free 2 MiB pages
+ * stress_run() reports a skip, which is a SKIP here (a failure under
+ * GMEMSIM_SIM_HUGETLB=require).
+ */
+static void test_stress_hugetlb(void)
+{
+	const struct sim_bt *bt = &sim_bts[1];
+	struct stress_report r;
+	struct stress_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.seconds = 1;
+	o.vcpus = 2;
+	o.converters = 2;
+	o.seed = 1;
+	o.size = 8ULL << 20;
+	o.hugetlb = true;
+	memset(&r, 0, sizeof(r));
+	CU_ASSERT_EQUAL_FATAL(stress_run(&o, &r), 0);
+	if (r.skipped) {
+		sim_unavail("stress_hugetlb", bt, r.why);
+		return;
+	}
+	printf("(stress_hugetlb/hugetlb-2M: ran: %lu ops, %lu host, %lu "
+	       "guest) ",
+	       r.ops, r.host_ok, r.guest_ok);
+	CU_ASSERT_EQUAL(r.violations, 0);
+	CU_ASSERT(r.host_ok + r.refused > 0);
+	CU_ASSERT(r.guest_ok > 0);
+	CU_ASSERT(r.conversions > 0);
+}
+
 /* @tN guest ops run on vCPU pthreads; barrier is a no-op that passes. */
 static void test_backend_vcpus(void)
 {
@@ -1396,6 +1429,7 @@ CU_TestInfo sim_tests[] = {
 	{ "mixed_huge_page", test_mixed_huge_page },
 	{ "thread_mode", test_thread_mode },
 	{ "stress", test_stress },
+	{ "stress_hugetlb", test_stress_hugetlb },
 	{ "backend_shared_private", test_backend_shared_private },
 	{ "backend_inplace", test_backend_inplace },
 	{ "backend_vcpus", test_backend_vcpus },
