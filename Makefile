@@ -267,6 +267,8 @@ test-sim:
 	@echo "==> test [5/7] stress: $(TEST_STRESS_SECONDS) s, 2 vCPU + 2 converter threads, ASan+UBSan flavour; then the checker must catch an injected missing zap"
 	@$(MAKE) --no-print-directory $(BUILD)/asan/gmemsim
 	@$(SAN_ENV) $(BUILD)/asan/gmemsim stress --seconds $(TEST_STRESS_SECONDS) --vcpus 2 --converters 2
+	@echo "stress, handler-thread fault mode (GMEMSIM_SIM_HANDLER=thread), 3 s:"
+	@GMEMSIM_SIM_HANDLER=thread $(SAN_ENV) $(BUILD)/asan/gmemsim stress --seconds 3 --vcpus 2 --converters 2
 	@out=$$($(CLI) stress --seconds 1 --size 256K --no-zap 2>&1) && \
 		! grep -q 'violation' <<<"$$out" && ! grep -q SKIP <<<"$$out" && \
 		{ echo "gmemsim: stress --no-zap found no violation: the checker does not bite" >&2; exit 1; }; \
@@ -274,12 +276,13 @@ test-sim:
 
 # ThreadSanitizer build of the sim suite, the sim replay and a short stress.
 check-tsan:
-	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suites, corpus replay on --backend=sim (ordered, then every trace with --threads=concurrent), $(TSAN_STRESS_SECONDS) s stress"
+	@echo "==> check-tsan: ThreadSanitizer flavour ($(BUILD)/tsan/): CUnit sim suites, corpus replay on --backend=sim (ordered, then every trace with --threads=concurrent), $(TSAN_STRESS_SECONDS) s stress, 3 s stress in handler-thread mode"
 	@$(MAKE) --no-print-directory $(BUILD)/tsan/gmemtest $(BUILD)/tsan/gmemsim
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemtest -s sim
 	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	@TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim replay --backend=sim --threads=concurrent $(CORPUS) $(REGRESS) $(DEMO_TRACE)
 	TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim stress --seconds $(TSAN_STRESS_SECONDS) --vcpus 2 --converters 2
+	GMEMSIM_SIM_HANDLER=thread TSAN_OPTIONS=halt_on_error=1 $(BUILD)/tsan/gmemsim stress --seconds 3 --vcpus 2 --converters 2
 
 # Hugetlb backings on real 2 MiB pages (docs/sim.md, "Hugetlb backing"):
 # raises vm.nr_hugepages for the run and restores it, so it needs root and

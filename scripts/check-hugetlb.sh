@@ -173,10 +173,17 @@ fi
 # faults): no violation allowed.
 if [ -n "$gmemsim" ] && [ -x "$gmemsim" ]; then
 	echo "==> check-hugetlb [3/3] $gmemsim stress --hugetlb --seconds 5 --vcpus 2 --converters 2 --size 32M"
+	out=$(mktemp)
 	if ! "$gmemsim" stress --hugetlb --seconds 5 --vcpus 2 --converters 2 \
-		--size 32M; then
+		--size 32M >"$out" 2>&1; then
 		rc=1
 	fi
+	cat "$out"
+	if grep -q 'SKIP' "$out"; then
+		echo "check-hugetlb: FAILED: stress --hugetlb skipped with the pool raised" >&2
+		rc=1
+	fi
+	rm -f "$out"
 fi
 
 if [ "$rc" -eq 0 ]; then

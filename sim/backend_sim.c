@@ -190,7 +190,6 @@ struct backend {
 	 * opened with the hugetlbfs features (opened on first use).
 	 */
 	bool hugetlb;
-	uint64_t huge_promised; /* 2 MiB pages of the hugetlb backings */
 	struct sim_uffd uffd_huge;
 	bool uffd_huge_tried;
 	struct sim_obj *o;
@@ -508,6 +507,27 @@ static uint64_t sim_huge_free_pages(void)
  * here), an empty pool -- gets a 4 KiB memfd, the model still tracking
  * the folio orders (docs/sim.md, "Hugetlb backing").
  */
+/*
+ * 2 MiB pages the trace's hugetlb backings may still take from the pool:
+ * their size less what they already hold (those left free_hugepages).
+ */
+static uint64_t sim_huge_promised(struct backend *be)
+{
+	uint64_t n = 0, pages, held;
+	size_t i;
+
+	for (i = 0; i < be->nr; i++) {
+		const struct sim_backing *b = &be->o[i].b;
+
+		if (!be->o[i].backed || !b->hugetlb)
+			continue;
+		pages = b->size / SIM_HUGE_SIZE;
+		held = sim_backing_held(b) / SIM_HUGE_SIZE;
+		n += held < pages ? pages - held : 0;
+	}
+	return n;
+}
+
 static bool sim_gmem_wants_huge(struct backend *be, const struct trace_op *op)
 {
 	uint64_t need = (op->u.gmem.size + SIM_HUGE_SIZE - 1) / SIM_HUGE_SIZE;
@@ -515,7 +535,7 @@ static bool sim_gmem_wants_huge(struct backend *be, const struct trace_op *op)
 
 	if (!be->hugetlb || op->u.gmem.huge != SIM_HUGE_SIZE ||
 	    op->u.gmem.size > SIM_MAX_BACKING ||
-	    sim_huge_free_pages() < be->huge_promised + need)
+	    sim_huge_free_pages() < sim_huge_promised(be) + need)
 		return false;
 	if (!be->uffd_huge_tried) {
 		be->uffd_huge_tried = true;
@@ -538,7 +558,6 @@ static void sim_gmem_create(struct backend *be, const struct trace_op *op)
 	if (huge && !sim_backing_create(&g->b, op->u.gmem.size, true, why,
 					sizeof(why))) {
 		sim_stats.huge_gmems++;
-		be->huge_promised += g->b.size / SIM_HUGE_SIZE;
 	} else if (sim_backing_create(&g->b, op->u.gmem.size, false, why,
 				      sizeof(why))) {
 		sim_stats.unbacked++;
@@ -907,6 +926,18 @@ static int sim_convert_contents(struct backend *be, const struct trace_op *op,
 	return 0;
 }
 
+/* Drop the fallback ranges that lie inside [off, off + len): synced. */
+static void sim_conv_trim(struct sim_obj *g, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len < off ? UINT64_MAX : off + len;
+	size_t i, n = 0;
+
+	for (i = 0; i < g->nr_conv; i++)
+		if (g->conv[i].start < off || g->conv[i].end > end)
+			g->conv[n++] = g->conv[i];
+	g->nr_conv = n;
+}
+
 /*
  * After a conversion (the range was zapped before it, sim_exec_here()):
  * on a TDX or SNP file check and sync the contents.  A failed conversion is
@@ -923,7 +954,18 @@ static void sim_convert(struct backend *be, const struct trace_op *op,
 
 	if (!g || !g->transforms || !len)
 		return;
-	if (before && !sim_convert_contents(be, op, res, g, before))
+	if (before && !sim_convert_contents(be, op, res, g, before)) {
+		sim_conv_trim(g, off, len);
+		return;
+	}
+	/*
+	 * Fallback: only a conversion that may have changed something (it
+	 * succeeded, or failed part way: EAGAIN on a refcount, ENOMEM on a
+	 * split) makes its range lenient.
+	 */
+	if (res->kind != RES_OK &&
+	    !(res->kind == RES_ERRNO &&
+	      (res->err == EAGAIN || res->err == ENOMEM)))
 		return;
 	if (g->nr_conv == g->cap_conv) {
 		size_t cap = g->cap_conv ? 2 * g->cap_conv : 8;

@@ -18,6 +18,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sim.h"
@@ -277,6 +278,15 @@ int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte)
 	if (pread(b->fd, byte, 1, (off_t)off) != 1)
 		return -EIO;
 	return 0;
+}
+
+uint64_t sim_backing_held(const struct sim_backing *b)
+{
+	struct stat st;
+
+	if (b->fd < 0 || fstat(b->fd, &st))
+		return 0;
+	return (uint64_t)st.st_blocks * 512;
 }
 
 int sim_backing_write(struct sim_backing *b, uint64_t off, const void *buf,
@@ -723,11 +733,17 @@ static void sim_handler(int sig, siginfo_t *si, void *uc)
 	int saved = errno, err;
 
 	if (sig == SIGBUS && si->si_code == SI_QUEUE &&
-	    si->si_value.sival_int == SIM_REFUSE_MAGIC) {
-		/* the handler thread refused this thread's fault */
-		if (!j || !__atomic_load_n(&j->thread_sig, __ATOMIC_ACQUIRE)) {
+	    si->si_pid == getpid()) {
+		/*
+		 * Queued by our handler thread: a refusal of this thread's
+		 * fault.  Never a fault of its own, so never chained (the
+		 * default action would kill the process): a refusal that
+		 * arrives after the access is over is stale and ignored.
+		 */
+		if (si->si_value.sival_int != SIM_REFUSE_MAGIC || !j ||
+		    !__atomic_load_n(&j->thread_sig, __ATOMIC_ACQUIRE)) {
 			errno = saved;
-			return; /* stale: the access is over */
+			return;
 		}
 		sig = j->thread_sig;
 		sim_jump_cur = NULL;
@@ -864,8 +880,15 @@ static void sim_thread_fault(struct sim_uffd *u, pid_t tid, uintptr_t addr)
 	for (j = sim_wait_list; j && j->tid != tid; j = j->next)
 		;
 	if (!j) {
-		/* no armed access: SIGBUS, as UFFD_FEATURE_SIGBUS would */
-		sim_refuse(tid, NULL, SIGBUS);
+		/*
+		 * No armed access: the message is stale -- another message's
+		 * resolution woke the thread, whose access then completed and
+		 * unregistered before this one was read (up to 16 are read
+		 * at once).  Drop it; a wake is harmless if nobody waits.
+		 * (Every access to a registered view is armed, so there is
+		 * no unarmed fault to refuse.)
+		 */
+		sim_wake(u->fd, addr & ~0xfffULL, 4096);
 		goto out;
 	}
 	v = j->view;

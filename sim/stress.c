@@ -318,6 +318,21 @@ static void stress_host(struct stress_thread *t, uint64_t off, bool write)
 }
 
 /*
+ * A guest store through the alias.  It fails only when a hugetlb page
+ * cannot be allocated (the host pool ran out): the store did not land, so
+ * it is a violation and the shadow keeps the old byte.
+ */
+static int stress_store(struct stress_thread *t, uint64_t off, uint8_t byte)
+{
+	int ret = sim_backing_store(&t->s->b, off, byte);
+
+	if (ret)
+		stress_violation(t, "guest store at %#llx: real store: %s",
+				 (unsigned long long)off, strerror(-ret));
+	return ret;
+}
+
+/*
  * A guest load through the alias (the stage-2 view).  hugetlb: pread, so a
  * hole neither takes a huge page nor raises SIGBUS on an empty pool.
  */
@@ -410,7 +425,10 @@ static bool stress_s2_hit(struct stress_thread *t, uint64_t off, bool write,
 					 "hit, but the model's fault gave "
 					 "outcome %d",
 					 (unsigned long long)off, f.outcome);
-		sim_backing_store(&s->b, off, byte);
+		if (stress_store(t, off, byte)) {
+			pthread_mutex_unlock(&s->lock);
+			return true;
+		}
 	} else {
 		stress_alias_load(s, off, &byte);
 	}
@@ -486,9 +504,9 @@ static void stress_guest(struct stress_thread *t, uint64_t off, bool write)
 		return;
 	}
 	t->guest_ok++;
-	if (write)
-		sim_backing_store(&s->b, off, byte);
-	else
+	if (write && stress_store(t, off, byte))
+		return;
+	if (!write)
 		stress_alias_load(s, off, &byte);
 	pthread_mutex_lock(&s->lock);
 	stress_snap(s, off, &b);
