@@ -481,22 +481,6 @@ static void sim_unsync(struct backend *be, int proc)
 	}
 }
 
-/* Free pages of the host's 2 MiB hugetlb pool (0 when unknown). */
-static uint64_t sim_huge_free_pages(void)
-{
-	unsigned long long n = 0;
-	FILE *f;
-
-	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
-		  "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &n) != 1)
-		n = 0;
-	fclose(f);
-	return n;
-}
-
 /*
  * A HugeTLB guest_memfd of the hugetlb profile with 2 MiB folios is backed
  * by a hugetlb memfd when the host pool has a free page for every 2 MiB of

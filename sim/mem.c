@@ -280,6 +280,21 @@ int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte)
 	return 0;
 }
 
+uint64_t sim_huge_free_pages(void)
+{
+	unsigned long long n = 0;
+	FILE *f;
+
+	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+		  "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &n) != 1)
+		n = 0;
+	fclose(f);
+	return n;
+}
+
 uint64_t sim_backing_held(const struct sim_backing *b)
 {
 	struct stat st;

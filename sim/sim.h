@@ -96,6 +96,8 @@ int sim_backing_punch(struct sim_backing *b, uint64_t off, uint64_t len);
  */
 int sim_backing_store(struct sim_backing *b, uint64_t off, uint8_t byte);
 int sim_backing_load(const struct sim_backing *b, uint64_t off, uint8_t *byte);
+/* Free pages of the host's 2 MiB hugetlb pool (0 when unknown). */
+uint64_t sim_huge_free_pages(void);
 /* Bytes of memory the backing's file holds (st_blocks), 0 if unknown. */
 uint64_t sim_backing_held(const struct sim_backing *b);
 /* The same for @len bytes (the sim's bulk copies; a hole reads 0). */

@@ -726,28 +726,12 @@ static int stress_model(struct stress *s, char *why, size_t len)
 	return 0;
 }
 
-/* Free pages of the host's 2 MiB hugetlb pool (0 when unknown). */
-static uint64_t sim_huge_free(void)
-{
-	unsigned long long n = 0;
-	FILE *f;
-
-	f = fopen("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
-		  "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu", &n) != 1)
-		n = 0;
-	fclose(f);
-	return n;
-}
-
 /* Real memory; a negative errno means "unavailable here" (a skip). */
 static int stress_real(struct stress *s, char *why, size_t len)
 {
 	int ret;
 
-	if (s->hugetlb && sim_huge_free() < s->size / SIM_HUGE_SIZE) {
+	if (s->hugetlb && sim_huge_free_pages() < s->size / SIM_HUGE_SIZE) {
 		snprintf(why, len,
 			 "fewer than %llu free 2 MiB hugetlb pages "
 			 "(hugepages-2048kB/free_hugepages)",
