@@ -1033,8 +1033,8 @@ static bool sim_slot_lookup(struct backend *be, const struct trace *t, int vm,
 
 /*
  * The stage-2 cache entry of @gfn of VM @op->obj on vCPU @c that is still
- * valid -- same VM incarnation, no invalidation and no memslot update
- * since it was filled -- or NULL.  A stale entry (either moved) counts as
+ * valid -- same VM object (each `vm` op is a new trace object), no
+ * invalidation and no memslot update since it was filled -- or NULL.  A stale entry (either moved) counts as
  * invalidated and is dropped.
  */
 static struct sim_s2_entry *sim_s2_lookup(struct backend *be,
